@@ -1,0 +1,10 @@
+// Entry of the kernel module: every export here is listed in src/kernels.ts.
+export function heapBase(): usize {
+  return __heap_base;
+}
+export { gemm, gemmScratchBytes } from './gemm';
+export { fill, unary, unaryGrad, axpby, binary, where } from './elementwise';
+export { stridedCopy, gather, scatterAdd } from './shape';
+export { reduce, moments } from './reduce';
+export { softmax, softmaxGrad, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './softmax';
+export { im2col, col2im, maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './conv';

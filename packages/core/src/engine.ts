@@ -1,0 +1,264 @@
+// The engine owns one WebAssembly instance of the kernels and its linear memory.
+// Memory is managed here, in JS, with size-class free lists: a training step allocates
+// the same sizes every time, so after the first step every allocation is a reuse and the
+// heap stays flat (see test/memory.test.ts).
+import type { Kernels } from './kernels.js';
+
+export type Build = 'simd' | 'scalar';
+
+export interface InitOptions {
+  /** Which kernel build to load. 'auto' (default) picks SIMD when the engine validates it. */
+  build?: Build | 'auto';
+}
+
+export interface MemoryStats {
+  /** Bytes handed out and not yet freed. */
+  liveBytes: number;
+  /** Number of live blocks. */
+  liveBlocks: number;
+  /** High-water mark of the heap (bytes from the heap base). */
+  heapBytes: number;
+  /** Size of the WebAssembly memory. */
+  memoryBytes: number;
+}
+
+const PAGE = 65536;
+const ALIGN = 64;
+const ARGS_INTS = 256;
+
+// A tiny module that uses one v128 instruction: validates only where SIMD is supported.
+// (module (func (result v128) (v128.const i32x4 0 0 0 0)))
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+/** True when this JavaScript engine runs WebAssembly SIMD (f32x4). */
+export function simdSupported(): boolean {
+  return WebAssembly.validate(SIMD_PROBE);
+}
+
+/** Rounds a request up to its size class: 64-byte steps up to 1 KiB, then 1/8 of a power of two. */
+function sizeClass(bytes: number): number {
+  if (bytes <= 1024) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const step = 2 ** Math.floor(Math.log2(bytes)) / 8;
+  return Math.ceil(bytes / step) * step;
+}
+
+export class Engine {
+  readonly build: Build;
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: Kernels;
+  private readonly heapBase: number;
+  private top: number;
+  private readonly freeLists = new Map<number, number[]>();
+  private live = 0;
+  private liveBlocks = 0;
+  private buffer: ArrayBuffer | SharedArrayBuffer;
+  private f32View: Float32Array;
+  private i32View: Int32Array;
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+  private readonly argsPtr: number;
+
+  constructor(build: Build, module: WebAssembly.Module, memory = new WebAssembly.Memory({ initial: 64, maximum: 65536 })) {
+    this.build = build;
+    this.memory = memory;
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        memory,
+        abort: (_msg: number, _file: number, line: number, col: number) => {
+          throw new Error(`minibatch kernel aborted at ${line}:${col}`);
+        },
+      },
+    });
+    this.kernels = instance.exports as unknown as Kernels;
+    this.heapBase = Math.ceil(this.kernels.heapBase() / ALIGN) * ALIGN;
+    this.top = this.heapBase;
+    this.buffer = memory.buffer;
+    this.f32View = new Float32Array(this.buffer);
+    this.i32View = new Int32Array(this.buffer);
+    this.argsPtr = this.alloc(ARGS_INTS * 4);
+  }
+
+  /**
+   * Writes small i32 lists (shapes, strides) into a fixed argument area and returns the
+   * offset of each; valid until the next call.
+   */
+  args(...lists: readonly (readonly number[])[]): number[] {
+    const view = this.i32(this.argsPtr, ARGS_INTS);
+    const ptrs: number[] = [];
+    let at = 0;
+    for (const list of lists) {
+      if (at + list.length > ARGS_INTS) throw new RangeError(`too many dimensions for a kernel call (at most ${ARGS_INTS / 4} per operand)`);
+      view.set(list, at);
+      ptrs.push(this.argsPtr + at * 4);
+      at += list.length;
+    }
+    return ptrs;
+  }
+
+  /** Allocates `bytes` (contents undefined) and returns the byte offset. */
+  alloc(bytes: number): number {
+    const size = sizeClass(bytes);
+    const list = this.freeLists.get(size);
+    let ptr = list !== undefined && list.length > 0 ? list.pop()! : -1;
+    if (ptr < 0) {
+      ptr = this.top;
+      this.top += size;
+      const need = this.top - this.memory.buffer.byteLength;
+      if (need > 0) {
+        try {
+          this.memory.grow(Math.ceil(need / PAGE));
+        } catch {
+          this.top -= size;
+          throw new RangeError(
+            `out of WebAssembly memory: could not grow to ${(this.top + size) / 2 ** 20} MiB for a ${bytes}-byte tensor ` +
+              `(${this.live} bytes live). Free tensors you no longer need (scope(), dispose()) or use smaller batches.`,
+          );
+        }
+      }
+    }
+    this.live += size;
+    this.liveBlocks++;
+    return ptr;
+  }
+
+  /** Returns a block from alloc(bytes) to its free list. */
+  free(ptr: number, bytes: number): void {
+    const size = sizeClass(bytes);
+    let list = this.freeLists.get(size);
+    if (list === undefined) this.freeLists.set(size, (list = []));
+    list.push(ptr);
+    this.live -= size;
+    this.liveBlocks--;
+  }
+
+  /**
+   * A scratch area of at least `bytes` for kernels that need workspace (GEMM packing,
+   * im2col). It is reused by every call, so it must not outlive the kernel call.
+   */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchBytes > 0) this.free(this.scratchPtr, this.scratchBytes);
+      this.scratchBytes = sizeClass(Math.max(bytes, 1 << 16));
+      this.scratchPtr = this.alloc(this.scratchBytes);
+    }
+    return this.scratchPtr;
+  }
+
+  /** A Float32Array view of memory (valid until the memory grows: use it, then drop it). */
+  f32(ptr: number, length: number): Float32Array {
+    this.refresh();
+    return this.f32View.subarray(ptr >>> 2, (ptr >>> 2) + length);
+  }
+
+  i32(ptr: number, length: number): Int32Array {
+    this.refresh();
+    return this.i32View.subarray(ptr >>> 2, (ptr >>> 2) + length);
+  }
+
+  stats(): MemoryStats {
+    return {
+      liveBytes: this.live,
+      liveBlocks: this.liveBlocks,
+      heapBytes: this.top - this.heapBase,
+      memoryBytes: this.memory.buffer.byteLength,
+    };
+  }
+
+  private refresh(): void {
+    if (this.memory.buffer !== this.buffer) {
+      this.buffer = this.memory.buffer;
+      this.f32View = new Float32Array(this.buffer);
+      this.i32View = new Int32Array(this.buffer);
+    }
+  }
+}
+
+function wasmUrl(build: Build): URL {
+  // Written out per build so bundlers see both literal URLs and emit the files.
+  return build === 'simd'
+    ? new URL('../build/core-simd.wasm', import.meta.url)
+    : new URL('../build/core-scalar.wasm', import.meta.url);
+}
+
+interface NodeFs {
+  readFileSync(path: URL): Uint8Array;
+}
+
+function nodeFs(): NodeFs | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return proc?.getBuiltinModule?.('node:fs') as NodeFs | undefined;
+}
+
+function resolveBuild(build: Build | 'auto' | undefined): Build {
+  if (build === undefined || build === 'auto') return simdSupported() ? 'simd' : 'scalar';
+  if (build !== 'simd' && build !== 'scalar') {
+    throw new TypeError(`init: unknown build '${String(build)}' — expected 'simd', 'scalar' or 'auto'`);
+  }
+  if (build === 'simd' && !simdSupported()) {
+    throw new Error("init: the 'simd' build was asked for, but this JavaScript engine has no WebAssembly SIMD; use build 'auto' or 'scalar'");
+  }
+  return build;
+}
+
+/** Compiles and instantiates a fresh engine (its own memory) without making it current. */
+export async function createEngine(options: InitOptions = {}): Promise<Engine> {
+  const build = resolveBuild(options.build);
+  const url = wasmUrl(build);
+  const fs = nodeFs();
+  let module: WebAssembly.Module;
+  if (fs !== undefined && url.protocol === 'file:') {
+    module = await WebAssembly.compile(fs.readFileSync(url) as Uint8Array<ArrayBuffer>);
+  } else {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`minibatch: could not load ${url.href}: HTTP ${response.status}`);
+    module = await WebAssembly.compileStreaming(response);
+  }
+  return new Engine(build, module);
+}
+
+/** Synchronous engine creation, possible in Node where the file can be read at once. */
+function createEngineSync(): Engine {
+  const build = resolveBuild('auto');
+  const fs = nodeFs();
+  const url = wasmUrl(build);
+  if (fs === undefined || url.protocol !== 'file:') {
+    throw new Error('minibatch: the tensor core is not loaded yet — call `await init()` once before using tensors');
+  }
+  return new Engine(build, new WebAssembly.Module(fs.readFileSync(url) as Uint8Array<ArrayBuffer>));
+}
+
+let current: Engine | null = null;
+
+/**
+ * Loads the tensor core. Call it once before using tensors in a browser; in Node it is
+ * optional (the core loads on first use), but it lets you pick the build.
+ *
+ * @example
+ * await init();                     // SIMD where available, else scalar
+ * await init({ build: 'scalar' });   // force the fallback
+ */
+export async function init(options: InitOptions = {}): Promise<Engine> {
+  const wanted = resolveBuild(options.build);
+  if (current !== null && current.build === wanted) return current;
+  if (current !== null) {
+    throw new Error(`init: the '${current.build}' build is already loaded; create a separate engine with createEngine() to compare builds`);
+  }
+  current = await createEngine({ build: wanted });
+  return current;
+}
+
+/** The current engine (loading it synchronously in Node on first use). */
+export function engine(): Engine {
+  if (current === null) current = createEngineSync();
+  return current;
+}
+
+/** Makes `e` the engine that new tensors are created in; returns the previous one. */
+export function useEngine(e: Engine): Engine | null {
+  const previous = current;
+  current = e;
+  return previous;
+}

@@ -1,0 +1,65 @@
+// The exports of the AssemblyScript kernels (assembly/index.ts). Pointers are byte offsets
+// into the engine's memory; shapes and strides of strided kernels are passed as i32 arrays
+// in memory. Keep this list in step with assembly/: test/kernels.test.ts checks that both
+// builds export every name here.
+
+/** Unary op codes (assembly/elementwise.ts). */
+export enum Unary {
+  Neg = 0, Exp = 1, Log = 2, Sqrt = 3, Abs = 4, Relu = 5, LeakyRelu = 6, Elu = 7,
+  Sigmoid = 8, Tanh = 9, Pow = 10, Scale = 11, AddScalar = 12, Sign = 13,
+}
+
+/** Binary op codes (assembly/elementwise.ts); comparisons give 1 or 0. */
+export enum Binary {
+  Add = 0, Sub = 1, Mul = 2, Div = 3, Max = 4, Min = 5, Pow = 6,
+  Eq = 7, Ne = 8, Lt = 9, Le = 10, Gt = 11, Ge = 12,
+}
+
+export enum Reduce { Sum = 0, Max = 1, Min = 2 }
+
+export interface Kernels {
+  heapBase(): number;
+  // assembly/gemm.ts — C(m×n) = op(A)·op(B) (+ C when accumulate), row-major.
+  gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number,
+    b: number, ldb: number, c: number, ldc: number, accumulate: number, scratch: number): void;
+  gemmScratchBytes(): number;
+  // assembly/elementwise.ts
+  fill(out: number, n: number, value: number): void;
+  unary(op: number, x: number, out: number, n: number, alpha: number): void;
+  unaryGrad(op: number, x: number, y: number, g: number, out: number, n: number, alpha: number): void;
+  binary(op: number, a: number, b: number, out: number, ndim: number, shape: number, aStrides: number, bStrides: number): void;
+  where(c: number, a: number, b: number, out: number, ndim: number, shape: number, cStrides: number, aStrides: number, bStrides: number): void;
+  axpby(n: number, alpha: number, x: number, beta: number, y: number, out: number): void;
+  // assembly/shape.ts
+  stridedCopy(src: number, dst: number, ndim: number, shape: number, srcStrides: number, dstStrides: number, accumulate: number): void;
+  gather(x: number, idx: number, out: number, outer: number, axisLen: number, inner: number, nIdx: number): void;
+  scatterAdd(g: number, idx: number, out: number, outer: number, axisLen: number, inner: number, nIdx: number): void;
+  // assembly/reduce.ts — x viewed as [outer, r, inner], out as [outer, inner].
+  reduce(op: number, x: number, out: number, outer: number, r: number, inner: number): void;
+  moments(x: number, mean: number, variance: number, rows: number, cols: number): void;
+  // assembly/softmax.ts — row-wise over the last axis.
+  softmax(x: number, out: number, rows: number, cols: number, log: number): void;
+  softmaxGrad(y: number, g: number, out: number, rows: number, cols: number, log: number): void;
+  softmaxCrossEntropy(logits: number, labels: number, probs: number, losses: number, rows: number, cols: number): void;
+  softmaxCrossEntropyGrad(probs: number, labels: number, scale: number, out: number, rows: number, cols: number): void;
+  // assembly/conv.ts — NHWC images, HWIO filters.
+  im2col(x: number, cols: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
+  col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
+  maxPool(x: number, out: number, argmax: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
+  maxPoolGrad(g: number, argmax: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
+  avgPool(x: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
+  avgPoolGrad(g: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
+}
+
+/** Every kernel name, for the check that both builds export all of them. */
+export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
+  'heapBase', 'gemm', 'gemmScratchBytes', 'fill', 'unary', 'unaryGrad', 'binary', 'where', 'axpby',
+  'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'softmax', 'softmaxGrad',
+  'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
+  'avgPool', 'avgPoolGrad',
+];

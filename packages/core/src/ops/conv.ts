@@ -1,0 +1,167 @@
+// 2-D convolution and pooling on NHWC images (channels last, as CPU SIMD libraries use).
+// Convolution = im2col + GEMM; its gradients are the two other GEMM products:
+//   dW = colsᵀ · g        (TN)        dcols = g · Wᵀ  (NT), then col2im → dx.
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { Tensor, empty, record } from '../tensor.js';
+import { gemmRaw } from './matmul.js';
+
+/** 'valid', 'same' (TF rules), one number for every side, or [[top, bottom], [left, right]]. */
+export type Padding = 'valid' | 'same' | number | readonly [readonly [number, number], readonly [number, number]];
+
+export interface Conv2dOptions {
+  /** Stride [sh, sw] or one number (default 1). */
+  strides?: number | readonly [number, number];
+  padding?: Padding;
+  /** Dilation [dh, dw] or one number (default 1). */
+  dilations?: number | readonly [number, number];
+}
+
+export interface Pool2dOptions {
+  /** Window [kh, kw] or one number. */
+  size: number | readonly [number, number];
+  /** Default: the window size. */
+  strides?: number | readonly [number, number];
+  padding?: Padding;
+}
+
+interface Geometry { oh: number; ow: number; pt: number; pl: number; sh: number; sw: number; dh: number; dw: number }
+
+function pair(op: string, name: string, v: number | readonly [number, number] | undefined, fallback: number): [number, number] {
+  const p: readonly number[] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v;
+  if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x > 0)) {
+    throw new ArgumentError(`${op}: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [p[0], p[1]];
+}
+
+function geometry(op: string, h: number, w: number, kh: number, kw: number, strides: [number, number], dil: [number, number], padding: Padding = 'valid'): Geometry {
+  const [sh, sw] = strides;
+  const [dh, dw] = dil;
+  const ekh = (kh - 1) * dh + 1;
+  const ekw = (kw - 1) * dw + 1;
+  let pt: number, pb: number, pl: number, pr: number;
+  if (padding === 'valid') {
+    pt = pb = pl = pr = 0;
+  } else if (padding === 'same') {
+    // TF: output = ceil(input / stride); the extra pixel of odd padding goes to the bottom/right.
+    const totalH = Math.max((Math.ceil(h / sh) - 1) * sh + ekh - h, 0);
+    const totalW = Math.max((Math.ceil(w / sw) - 1) * sw + ekw - w, 0);
+    pt = Math.floor(totalH / 2);
+    pb = totalH - pt;
+    pl = Math.floor(totalW / 2);
+    pr = totalW - pl;
+  } else if (typeof padding === 'number') {
+    pt = pb = pl = pr = padding;
+  } else if (Array.isArray(padding) && padding.length === 2) {
+    [[pt, pb], [pl, pr]] = padding;
+  } else {
+    throw new ArgumentError(`${op}: padding must be 'valid', 'same', a number or [[top, bottom], [left, right]], got ${JSON.stringify(padding)}`);
+  }
+  if (![pt, pb, pl, pr].every((p) => Number.isInteger(p) && p >= 0)) {
+    throw new ArgumentError(`${op}: padding must be non-negative integers, got ${JSON.stringify(padding)}`);
+  }
+  const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
+  const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
+  if (oh <= 0 || ow <= 0) {
+    throw new ShapeError(`${op}: a ${kh}×${kw} window (dilated to ${ekh}×${ekw}) does not fit a ${h}×${w} image with padding ${JSON.stringify(padding)}`);
+  }
+  return { oh, ow, pt, pl, sh, sw, dh, dw };
+}
+
+function checkImage(op: string, x: Tensor): void {
+  if (x.rank !== 4) throw new ShapeError(`${op}: input must be NHWC [batch, height, width, channels], got ${fmtShape(x.shape)}`);
+}
+
+/**
+ * 2-D convolution of NHWC images with an HWIO filter [kh, kw, inChannels, outChannels].
+ *
+ * @example
+ * const y = conv2d(x, w, { strides: 1, padding: 'same' });  // x: [n, 28, 28, 1], w: [5, 5, 1, 8]
+ */
+export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): Tensor {
+  checkImage('conv2d', x);
+  if (filter.rank !== 4) throw new ShapeError(`conv2d: filter must be [kh, kw, in, out], got ${fmtShape(filter.shape)}`);
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, fc, co] = filter.shape;
+  if (fc !== c) {
+    throw new ShapeError(`conv2d: input ${fmtShape(x.shape)} has ${c} channels but filter ${fmtShape(filter.shape)} expects ${fc}`);
+  }
+  const strides = pair('conv2d', 'strides', options.strides, 1);
+  const dil = pair('conv2d', 'dilations', options.dilations, 1);
+  const geo = geometry('conv2d', h, w, kh, kw, strides, dil, options.padding);
+  const { oh, ow } = geo;
+  const rows = n * oh * ow;
+  const depth = kh * kw * c;
+  const args = [n, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw] as const;
+  // A 1×1, stride-1, unpadded convolution needs no im2col: x already is the column matrix.
+  const direct = kh === 1 && kw === 1 && geo.sh === 1 && geo.sw === 1 && geo.pt === 0 && geo.pl === 0 && oh === h && ow === w;
+  let cols = x;
+  if (!direct) {
+    cols = empty([rows, depth]);
+    cols.engine.kernels.im2col(x.ptr, cols.ptr, ...args);
+  }
+  const out = empty([n, oh, ow, co]);
+  if (out.size > 0 && depth > 0) gemmRaw(out, 0, cols, 0, filter, 0, rows, co, depth, false, false, false);
+  else out.engine.kernels.fill(out.ptr, out.size, 0);
+  const result = record('conv2d', out, [x, filter], (g) => {
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    if (filter.requiresGrad) {
+      dw = empty(filter.shape);
+      gemmRaw(dw, 0, cols, 0, g, 0, depth, co, rows, true, false, false);
+    }
+    if (x.requiresGrad) {
+      dx = empty(x.shape);
+      if (direct) {
+        gemmRaw(dx, 0, g, 0, filter, 0, rows, depth, co, false, true, false);
+      } else {
+        const dcols = empty([rows, depth]);
+        gemmRaw(dcols, 0, g, 0, filter, 0, rows, depth, co, false, true, false);
+        dx.engine.kernels.col2im(dcols.ptr, dx.ptr, ...args);
+        dcols.dispose();
+      }
+    }
+    return [dx, dw];
+  });
+  if (result.node === null && cols !== x) cols.dispose(); // nothing will need the columns again
+  return result;
+}
+
+function poolSetup(op: string, x: Tensor, options: Pool2dOptions) {
+  checkImage(op, x);
+  const [n, h, w, c] = x.shape;
+  const [kh, kw] = pair(op, 'size', options.size, 1);
+  const strides = pair(op, 'strides', options.strides ?? options.size, 1);
+  const geo = geometry(op, h, w, kh, kw, strides, [1, 1], options.padding);
+  return { n, h, w, c, kh, kw, geo };
+}
+
+/** Max pooling; the gradient goes to the maximum of each window (padding never wins). */
+export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
+  const { n, h, w, c, kh, kw, geo } = poolSetup('maxPool2d', x, options);
+  const { oh, ow } = geo;
+  const out = empty([n, oh, ow, c]);
+  const argmax = empty([n, oh, ow, c]); // i32 indices, freed with the step's scope
+  out.engine.kernels.maxPool(x.ptr, out.ptr, argmax.ptr, n, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl);
+  record('maxPool2d', out, [x], (g) => {
+    const dx = empty(x.shape);
+    dx.engine.kernels.maxPoolGrad(g.ptr, argmax.ptr, dx.ptr, n, h, w, c, oh, ow);
+    return [dx];
+  });
+  if (out.node === null) argmax.dispose();
+  return out;
+}
+
+/** Average pooling over the cells inside the image (padding is not counted, as in TF). */
+export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
+  const { n, h, w, c, kh, kw, geo } = poolSetup('avgPool2d', x, options);
+  const { oh, ow } = geo;
+  const out = empty([n, oh, ow, c]);
+  const args = [n, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl] as const;
+  out.engine.kernels.avgPool(x.ptr, out.ptr, ...args);
+  return record('avgPool2d', out, [x], (g) => {
+    const dx = empty(x.shape);
+    dx.engine.kernels.avgPoolGrad(g.ptr, dx.ptr, ...args);
+    return [dx];
+  });
+}

@@ -1,0 +1,89 @@
+// Matrix products on the packed, register-blocked GEMM kernel (assembly/gemm.ts). The
+// transposes are absorbed by packing, so dense-layer backward passes (xᵀ·g and g·Wᵀ) run as
+// fast as the forward product.
+import { ShapeError, fmtShape } from '../errors.js';
+import { Tensor, empty, record, sameShape, sizeOf } from '../tensor.js';
+import { add } from './elementwise.js';
+import { sumTo } from './reduce.js';
+import { reshape } from './shape.js';
+
+export interface MatmulOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+}
+
+/** Runs the GEMM kernel: c (m×n) = op(a)·op(b), a and b given by byte offsets. */
+export function gemmRaw(c: Tensor, cOffset: number, a: Tensor, aOffset: number, b: Tensor, bOffset: number,
+  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+  const e = c.engine;
+  const kern = e.kernels;
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  kern.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.ptr + aOffset * 4, lda, b.ptr + bOffset * 4, ldb,
+    c.ptr + cOffset * 4, n, accumulate ? 1 : 0, e.scratch(kern.gemmScratchBytes()));
+}
+
+/**
+ * Matrix product of the last two dimensions, with optional transposes; leading (batch)
+ * dimensions must match, or one operand may be a plain matrix shared by the whole batch.
+ *
+ * @example
+ * const y = matmul(x, w);                          // [batch, in] · [in, out]
+ * const gw = matmul(x, g, { transposeA: true });   // xᵀ · g
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const tA = options.transposeA ?? false;
+  const tB = options.transposeB ?? false;
+  if (a.rank < 2 || b.rank < 2) {
+    throw new ShapeError(`matmul: both operands need at least 2 dimensions, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const m = tA ? ac : ar;
+  const k = tA ? ar : ac;
+  const kb = tB ? bc : br;
+  const n = tB ? br : bc;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  if (k !== kb || (batchA.length > 0 && batchB.length > 0 && !sameShape(batchA, batchB))) {
+    throw new ShapeError(
+      `matmul: shapes ${fmtShape(a.shape)}${tA ? 'ᵀ' : ''} and ${fmtShape(b.shape)}${tB ? 'ᵀ' : ''} do not fit: ` +
+        (k !== kb ? `inner dimensions ${k} and ${kb} differ` : 'batch dimensions differ'),
+    );
+  }
+  const batch = batchA.length > 0 ? batchA : batchB;
+  const count = sizeOf(batch);
+  const out = empty([...batch, m, n]);
+  if (out.size > 0) {
+    const strideA = batchA.length > 0 ? m * k : 0;
+    const strideB = batchB.length > 0 ? k * n : 0;
+    for (let i = 0; i < count; i++) gemmRaw(out, i * m * n, a, i * strideA, b, i * strideB, m, n, k, tA, tB, false);
+  }
+  return record('matmul', out, [a, b], (g) => {
+    // Gradients of the four transpose cases, each again one matmul (so they batch too).
+    let ga: Tensor;
+    let gb: Tensor;
+    if (!tA && !tB) {
+      ga = matmul(g, b, { transposeB: true });
+      gb = matmul(a, g, { transposeA: true });
+    } else if (!tA && tB) {
+      ga = matmul(g, b);
+      gb = matmul(g, a, { transposeA: true });
+    } else if (tA && !tB) {
+      ga = matmul(b, g, { transposeB: true });
+      gb = matmul(a, g);
+    } else {
+      ga = matmul(b, g, { transposeA: true, transposeB: true });
+      gb = matmul(g, a, { transposeA: true, transposeB: true });
+    }
+    return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
+  });
+}
+
+/** x·w (+ b): a dense layer's product with the batch dimensions folded into rows. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  const rows = x.rank > 2 ? reshape(x, [-1, x.shape[x.rank - 1]]) : x;
+  let y = matmul(rows, w);
+  if (b !== undefined) y = add(y, b);
+  return x.rank > 2 ? reshape(y, [...x.shape.slice(0, -1), w.shape[1]]) : y;
+}

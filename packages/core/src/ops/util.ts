@@ -1,0 +1,91 @@
+// Shape arithmetic shared by the ops: axes, strides, broadcasting, dimension merging.
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { Tensor, empty } from '../tensor.js';
+
+export type TensorLike = Tensor | number;
+
+/** A number becomes a one-element tensor (freed with the current scope). */
+export function asTensor(x: TensorLike): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number') throw new ArgumentError(`expected a Tensor or a number, got ${typeof x}`);
+  const t = empty([]);
+  t.engine.kernels.fill(t.ptr, 1, x);
+  return t;
+}
+
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** Normalizes a possibly negative axis, naming the op when it is out of range. */
+export function normAxis(op: string, axis: number, rank: number): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+    throw new ArgumentError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank} (valid: ${-rank} … ${rank - 1})`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Sorted, unique, normalized axes; undefined means all axes. */
+export function normAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
+  if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = (typeof axes === 'number' ? [axes] : axes).map((a) => normAxis(op, a, rank));
+  const unique = [...new Set(list)].sort((a, b) => a - b);
+  if (unique.length !== list.length) throw new ArgumentError(`${op}: repeated axis in [${list.join(', ')}]`);
+  return unique;
+}
+
+/** The broadcast shape of a and b (numpy rules), or a ShapeError naming the op. */
+export function broadcastShape(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(`${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (dimension ${i}: ${da} vs ${db})`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Element strides of `shape` read as `outShape` (0 along broadcast dimensions). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = contiguousStrides(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < offset || shape[i - offset] === 1 ? 0 : own[i - offset]));
+}
+
+/**
+ * Merges adjacent dimensions that every strided operand walks contiguously, and drops
+ * size-1 dimensions, so kernels get few, long rows. Always returns at least one dimension.
+ */
+export function mergeDims(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[i] * shape[i])) {
+      outShape[last] *= shape[i];
+      strides.forEach((s, k) => (outStrides[k][last] = s[i]));
+    } else {
+      outShape.push(shape[i]);
+      strides.forEach((s, k) => outStrides[k].push(s[i]));
+    }
+  }
+  if (outShape.length === 0) return [[1], strides.map(() => [1])];
+  return [outShape, outStrides];
+}
+
+export function checkFinitePositiveInt(op: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ArgumentError(`${op}: ${name} must be a positive integer, got ${value}`);
+  }
+}
