@@ -4,6 +4,13 @@
 // step, so backward() must run before their scope ends.
 import { engine, type Engine } from './engine.js';
 import { DisposedError, ShapeError, fmtShape } from './errors.js';
+// The ops import this module too; the cycle is safe because neither side uses the other
+// while modules load, only when called.
+import * as ew from './ops/elementwise.js';
+import { matmul as matmulOp, type MatmulOptions } from './ops/matmul.js';
+import * as red from './ops/reduce.js';
+import type { ReduceOptions } from './ops/reduce.js';
+import * as shp from './ops/shape.js';
 
 /** A block of engine memory shared by a tensor and its reshaped views. */
 interface Storage {
@@ -234,6 +241,29 @@ export class Tensor {
   backward(seed?: Tensor): void {
     runBackward(this, seed);
   }
+
+  // Method forms of the common ops, for chaining: x.matmul(w).add(b).relu().
+  add(other: Tensor | number): Tensor { return ew.add(this, other); }
+  sub(other: Tensor | number): Tensor { return ew.sub(this, other); }
+  mul(other: Tensor | number): Tensor { return ew.mul(this, other); }
+  div(other: Tensor | number): Tensor { return ew.div(this, other); }
+  pow(p: Tensor | number): Tensor { return ew.pow(this, p); }
+  neg(): Tensor { return ew.neg(this); }
+  exp(): Tensor { return ew.exp(this); }
+  log(): Tensor { return ew.log(this); }
+  sqrt(): Tensor { return ew.sqrt(this); }
+  abs(): Tensor { return ew.abs(this); }
+  square(): Tensor { return ew.square(this); }
+  relu(): Tensor { return ew.relu(this); }
+  sigmoid(): Tensor { return ew.sigmoid(this); }
+  tanh(): Tensor { return ew.tanh(this); }
+  matmul(other: Tensor, options?: MatmulOptions): Tensor { return matmulOp(this, other, options); }
+  sum(axes?: number | readonly number[], options?: ReduceOptions): Tensor { return red.sum(this, axes, options); }
+  mean(axes?: number | readonly number[], options?: ReduceOptions): Tensor { return red.mean(this, axes, options); }
+  max(axes?: number | readonly number[], options?: ReduceOptions): Tensor { return red.max(this, axes, options); }
+  min(axes?: number | readonly number[], options?: ReduceOptions): Tensor { return red.min(this, axes, options); }
+  reshape(shape: readonly number[]): Tensor { return shp.reshape(this, shape); }
+  transpose(perm?: readonly number[]): Tensor { return shp.transpose(this, perm); }
 
   private live(): Storage {
     if (this.storage === null) {
