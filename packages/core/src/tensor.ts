@@ -216,6 +216,18 @@ export class Tensor {
     }
   }
 
+  /**
+   * Overwrites the values in place with those of `source` (same shape): how parameters
+   * are updated. Not recorded by autograd.
+   */
+  assign(source: Tensor): this {
+    if (!sameShape(source.shape, this.shape)) {
+      throw new ShapeError(`assign: source shape ${fmtShape(source.shape)} does not match ${fmtShape(this.shape)}`);
+    }
+    if (source !== this) this.engine.f32(this.ptr, this.size).set(source.engine.f32(source.ptr, source.size));
+    return this;
+  }
+
   /** Frees the accumulated gradient. */
   zeroGrad(): void {
     this.grad?.dispose();

@@ -1,0 +1,150 @@
+// Memory you cannot leak: scopes free intermediates, kept tensors survive, and a long
+// training loop leaves the heap flat after warm-up.
+import { describe, expect, it } from 'vitest';
+import {
+  DisposedError, Rng, engine, keep, matmul, mean, noGrad, randn, relu, scope, softmaxCrossEntropy, sub, mul, add,
+  tensor, zeros,
+} from '../src/index.js';
+
+describe('scopes', () => {
+  it('free what they create, except what they return', () => {
+    const before = engine().stats().liveBlocks;
+    const kept = scope(() => {
+      const a = tensor([1, 2, 3]);
+      const b = a.mul(2).add(1);
+      return { b, n: 3 };
+    }).b;
+    expect(engine().stats().liveBlocks).toBe(before + 1);
+    expect(Array.from(kept.data())).toEqual([3, 5, 7]);
+    kept.dispose();
+    expect(engine().stats().liveBlocks).toBe(before);
+  });
+
+  it('move returned tensors to the enclosing scope', () => {
+    const before = engine().stats().liveBlocks;
+    scope(() => {
+      const inner = scope(() => [tensor([1]), tensor([2])]);
+      expect(inner.every((t) => !t.disposed)).toBe(true);
+    });
+    expect(engine().stats().liveBlocks).toBe(before);
+  });
+
+  it('keep() takes a tensor out of every scope', () => {
+    let saved = null as unknown as ReturnType<typeof tensor>;
+    scope(() => {
+      saved = keep(tensor([4, 5]));
+      tensor([6]);
+    });
+    expect(Array.from(saved.data())).toEqual([4, 5]);
+    saved.dispose();
+  });
+
+  it('free everything when the callback throws', () => {
+    const before = engine().stats().liveBlocks;
+    expect(() => scope(() => {
+      tensor([1, 2]);
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(engine().stats().liveBlocks).toBe(before);
+  });
+
+  it('refuse async callbacks', () => {
+    expect(() => scope(async () => 1)).toThrow(/synchronous/);
+  });
+
+  it('a freed tensor says so when used', () => {
+    const t = scope(() => {
+      const inner = tensor([1]);
+      return inner.add(1).item(); // returns a number: `inner` is freed
+    });
+    expect(t).toBe(2);
+    const gone = tensor([1, 2]);
+    gone.dispose();
+    expect(() => gone.data()).toThrow(DisposedError);
+    expect(() => gone.data()).toThrow(/used after it was freed/);
+  });
+
+  it('reshape shares memory until the last view is freed', () => {
+    const before = engine().stats().liveBlocks;
+    const a = tensor([1, 2, 3, 4]);
+    const b = a.reshape([2, 2]);
+    a.dispose();
+    expect(b.toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(engine().stats().liveBlocks).toBe(before + 1);
+    b.dispose();
+    expect(engine().stats().liveBlocks).toBe(before);
+  });
+});
+
+describe('a long training loop', () => {
+  it('keeps the heap flat over 5,000 forward/backward steps of an MLP', () => {
+    const rng = new Rng(7);
+    const w1 = keep(randn([8, 32], { rng, std: 0.3 }).setRequiresGrad());
+    const b1 = keep(zeros([32]).setRequiresGrad());
+    const w2 = keep(randn([32, 3], { rng, std: 0.3 }).setRequiresGrad());
+    const b2 = keep(zeros([3]).setRequiresGrad());
+    const params = [w1, b1, w2, b2];
+    const x = keep(randn([16, 8], { rng }));
+    const labels = Array.from({ length: 16 }, (_, i) => i % 3);
+    const step = (): number =>
+      scope(() => {
+        const hidden = relu(add(matmul(x, w1), b1));
+        const loss = softmaxCrossEntropy(add(matmul(hidden, w2), b2), labels);
+        loss.backward();
+        noGrad(() => {
+          for (const p of params) {
+            p.assign(sub(p, mul(p.grad!, 0.05)));
+            p.zeroGrad();
+          }
+        });
+        return loss.item();
+      });
+    const first = step();
+    for (let i = 0; i < 99; i++) step();
+    const warm = engine().stats();
+    let last = first;
+    for (let i = 0; i < 4900; i++) last = step();
+    const after = engine().stats();
+    expect(after.heapBytes).toBe(warm.heapBytes);
+    expect(after.liveBytes).toBe(warm.liveBytes);
+    expect(after.memoryBytes).toBe(warm.memoryBytes);
+    expect(last).toBeLessThan(first * 0.2); // and it learned something
+    for (const t of [...params, x]) t.dispose();
+  });
+});
+
+describe('autograd', () => {
+  it('accumulates gradients until zeroed', () => {
+    const w = tensor([1, 2]).setRequiresGrad();
+    for (let i = 0; i < 2; i++) scope(() => mean(mul(w, 3)).backward());
+    expect(Array.from(w.grad!.data())).toEqual([3, 3]);
+    w.zeroGrad();
+    expect(w.grad).toBeNull();
+    w.dispose();
+  });
+
+  it('noGrad records nothing', () => {
+    const w = tensor([1, 2]).setRequiresGrad();
+    const y = noGrad(() => w.mul(2));
+    expect(y.requiresGrad).toBe(false);
+    expect(() => y.sum().backward()).toThrow(/does not depend/);
+    w.dispose();
+    y.dispose();
+  });
+
+  it('a non-scalar needs a seed gradient, with a clear error', () => {
+    const w = tensor([1, 2]).setRequiresGrad();
+    const y = w.mul(2);
+    expect(() => y.backward()).toThrow(/only a one-element tensor .* pass one/);
+    y.backward(tensor([1, 10]));
+    expect(Array.from(w.grad!.data())).toEqual([2, 20]);
+    w.dispose();
+  });
+
+  it('a tensor used twice gets both gradient contributions', () => {
+    const x = tensor([3]).setRequiresGrad();
+    scope(() => x.mul(x).add(x).sum().backward()); // d(x² + x)/dx = 2x + 1
+    expect(x.grad!.item()).toBe(7);
+    x.dispose();
+  });
+});
