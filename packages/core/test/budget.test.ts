@@ -1,0 +1,28 @@
+// A line budget keeps the core small enough to read in an afternoon (after tinygrad's
+// sz.py). Raising it is a decision: say why in the commit.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BUDGET = 4500;
+const root = new URL('..', import.meta.url).pathname;
+
+function codeLines(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += codeLines(path);
+    else if (entry.name.endsWith('.ts')) {
+      total += readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
+    }
+  }
+  return total;
+}
+
+describe('the core', () => {
+  it(`stays within ${BUDGET} lines of code (src/ and assembly/, without blanks and comments)`, () => {
+    const lines = codeLines(join(root, 'src')) + codeLines(join(root, 'assembly'));
+    console.log(`core: ${lines} lines of code (budget ${BUDGET})`);
+    expect(lines).toBeLessThanOrEqual(BUDGET);
+  });
+});
