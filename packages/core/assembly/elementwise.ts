@@ -20,7 +20,7 @@ export function fill(out: usize, n: i32, value: f32): void {
     case 2: return Mathf.log(x);
     case 3: return Mathf.sqrt(x);
     case 4: return Mathf.abs(x);
-    case 5: return x > 0 ? x : 0;
+    case 5: return max<f32>(x, 0); // f32.max: NaN propagates, as f32x4.max in the SIMD path and in TF
     case 6: return x > 0 ? x : alpha * x;
     case 7: return x > 0 ? x : alpha * (Mathf.exp(x) - 1);
     case 8: return x >= 0 ? 1 / (1 + Mathf.exp(-x)) : Mathf.exp(x) / (1 + Mathf.exp(x));
