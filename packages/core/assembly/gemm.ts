@@ -1,18 +1,163 @@
+// GEMM: C (m×n, row stride ldc) = op(A)·op(B) (+ C when accumulate != 0), row-major f32.
+//   op(A) is m×k: A is stored m×k (row stride lda) when transA == 0, k×m when transA == 1.
+//   op(B) is k×n: B is stored k×n (row stride ldb) when transB == 0, n×k when transB == 1.
+// C must not overlap A or B. `scratch` is a caller-owned workspace of gemmScratchBytes()
+// bytes, 16-byte aligned; nothing is allocated here.
+//
+// Blocking scheme — Goto & van de Geijn, "Anatomy of high-performance matrix
+// multiplication" (TOMS 2008), loop order as in BLIS (Van Zee & van de Geijn 2015):
+//
+//   for jc in 0..n step NC           B panel  op(B)[pc:pc+KC, jc:jc+NC] packed once   (L3)
+//     for pc in 0..k step KC
+//       pack B panel: NR-column strips, each KC rows × NR floats, row after row
+//       for ic in 0..m step MC       A block  op(A)[ic:ic+MC, pc:pc+KC] packed        (L2)
+//         pack A block: MR-row strips, each KC steps × MR elements
+//         for jr in 0..NC step NR    one B strip (KC×NR) stays in L1 ...
+//           for ir in 0..MC step MR  ... while the A strips stream through from L2
+//             micro-kernel: MR×NR tile of C += A strip · B strip, all KC steps in registers
+//
+// Packing reads op(A) and op(B) through (row stride, column stride) pairs, so the four
+// transpose variants differ only in which packing path runs (a plain copy, or 4×4
+// register transposes when the k index is the contiguous one); the micro-kernel always
+// sees the same layout, and NN, NT, TN and TT run at the same speed. Strips are zero-padded
+// to MR rows / NR columns, so the kernel never branches on size: an edge tile is computed
+// whole into a small tile buffer in scratch and only its valid part is copied (or added)
+// out to C.
+//
+// SIMD build (sizes measured on Zen 3 under V8/Node 20, see bench/gemm.mjs):
+//   MR×NR = 5×8: 10 f32x4 accumulators + 2 B vectors + 1 A vector + 1 product temporary =
+//     14 of the 15 xmm registers V8 allocates on x64 (xmm15 is its scratch). 6×8 and 4×12
+//     need 16–17 and V8 spills an accumulator every k step (the store-forward latency then
+//     sits on the add chain: 20 GFLOP/s instead of 33); 4×8 fits but spends more of each
+//     loop iteration on loads and loop overhead; 3×12 measures the same as 5×8.
+//     Wasm SIMD has no fused multiply-add outside relaxed-simd, so each step is mul + add.
+//   A is packed pre-broadcast: every element of op(A) is stored as an f32x4 splat. The
+//     kernel then loads A with v128.load at a constant offset, which V8 folds into the
+//     addressing mode, where v128.load32_splat with an offset costs an extra lea per row
+//     (measured: +5–10% on the kernel, for 4× the A footprint).
+//   KC = 256: a B strip is KC·NR·4 = 8 KiB and stays in the 32 KiB L1 next to the A strip
+//     streaming past it (KC·MR·16 = 20 KiB); a long KC also amortizes loading and storing C.
+//   MC = 60: the packed A block is MC·KC·16 = 240 KiB, half of the 512 KiB L2, so it stays
+//     there while every B strip of the panel passes through.
+//   NC = 1024: the packed B panel is KC·NC·4 = 1 MiB and lives in L3 (32 MiB, shared).
+// Scalar build (no SIMD): the same blocking with a 4×4 kernel of 16 scalar accumulators
+// and a plain (not broadcast) A block.
 
-const MR: i32 = ASC_FEATURE_SIMD ? 6 : 4;
+const MR: i32 = ASC_FEATURE_SIMD ? 5 : 4;
 const NR: i32 = ASC_FEATURE_SIMD ? 8 : 4;
-const MC: i32 = ASC_FEATURE_SIMD ? 120 : 64;
 const KC: i32 = 256;
-const NC: i32 = 2048;
+const MC: i32 = ASC_FEATURE_SIMD ? 60 : 128; // a multiple of MR
+const NC: i32 = 1024; // a multiple of NR
+/** Floats stored per packed element of A: 4 when broadcast to an f32x4 (SIMD build). */
+const AW: i32 = ASC_FEATURE_SIMD ? 4 : 1;
 
+const A_BYTES: i32 = MC * KC * AW * 4;
+const B_BYTES: i32 = KC * NC * 4;
+const TILE_BYTES: i32 = MR * NR * 4;
+
+/** Bytes of workspace gemm() needs (packed A block, packed B panel, edge tile). */
 export function gemmScratchBytes(): i32 {
-  return (MC * KC + KC * NC + MR * NR) * 4;
+  return A_BYTES + B_BYTES + TILE_BYTES;
 }
 
-function packPanel(src: usize, rs: i32, ps: i32, rows: i32, R: i32, kc: i32, dst: usize): void {
+export function gemm(
+  transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, scratch: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (accumulate == 0) {
+      for (let i = 0; i < m; i++) memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>n << 2);
+    }
+    return;
+  }
+  // Element (i, p) of op(A) is at a + 4·(i·rsA + p·ksA); element (p, j) of op(B) at
+  // b + 4·(j·rsB + p·ksB) ("r" along the rows of a strip, "k" along the shared dimension).
+  const rsA = transA != 0 ? 1 : lda;
+  const ksA = transA != 0 ? lda : 1;
+  const rsB = transB != 0 ? ldb : 1;
+  const ksB = transB != 0 ? 1 : ldb;
+  const packedA = scratch;
+  const packedB = scratch + A_BYTES;
+  const tile = packedB + B_BYTES;
+
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      // The first k block writes C (or adds to it when accumulating), later ones add.
+      const add = pc > 0 || accumulate != 0;
+      for (let j = 0; j < nc; j += NR) {
+        packStrip(
+          b + ((<usize>(jc + j) * rsB + <usize>pc * ksB) << 2), rsB, ksB, min(NR, nc - j), NR, kc,
+          packedB + (<usize>(j * kc) << 2),
+        );
+      }
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        for (let i = 0; i < mc; i += MR) {
+          packStripA(
+            a + ((<usize>(ic + i) * rsA + <usize>pc * ksA) << 2), rsA, ksA, min(MR, mc - i), kc,
+            packedA + (<usize>(i * kc * AW) << 2),
+          );
+        }
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const pb = packedB + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const pa = packedA + (<usize>(ir * kc * AW) << 2);
+            const cij = c + ((<usize>(ic + ir) * ldc + <usize>(jc + jr)) << 2);
+            if (mr == MR && nr == NR) {
+              kernel(kc, pa, pb, cij, ldc, add);
+            } else {
+              kernel(kc, pa, pb, tile, NR, false);
+              copyTile(tile, cij, ldc, mr, nr, add);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Writes (or adds) the valid mr×nr corner of the edge tile to C. */
+function copyTile(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, add: bool): void {
+  for (let i = 0; i < mr; i++) {
+    const src = tile + (<usize>(i * NR) << 2);
+    const dst = c + ((<usize>i * ldc) << 2);
+    if (add) {
+      for (let j = 0; j < nr; j++) {
+        const o = <usize>j << 2;
+        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+      }
+    } else {
+      for (let j = 0; j < nr; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+    }
+  }
+}
+
+/**
+ * Packs one strip of `rows` (≤ R) rows × kc steps, element (r, p) read at
+ * src + 4·(r·rs + p·ks), as kc groups of R floats (dst[p·R + r]), rows rows..R-1 zero.
+ * Used for the B panel (R = NR) and, in the scalar build, for the A block (R = MR).
+ */
+function packStrip(src: usize, rs: i32, ks: i32, rows: i32, R: i32, kc: i32, dst: usize): void {
+  const dStep = <usize>R << 2;
   if (rs == 1) {
-    const sStep = <usize>ps << 2;
-    const dStep = <usize>R << 2;
+    // The strip's rows are contiguous (B not transposed): copy R floats per step.
+    const sStep = <usize>ks << 2;
+    if (ASC_FEATURE_SIMD && rows == 8 && R == 8) {
+      // A full B strip (NR = 8): two vectors per step.
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += sStep;
+        dst += dStep;
+      }
+      return;
+    }
     for (let p = 0; p < kc; p++) {
       let r = 0;
       if (ASC_FEATURE_SIMD) {
@@ -23,173 +168,192 @@ function packPanel(src: usize, rs: i32, ps: i32, rows: i32, R: i32, kc: i32, dst
       src += sStep;
       dst += dStep;
     }
-  } else {
-    const rStep = <usize>rs << 2;
-    const dStep = <usize>R << 2;
-    let r = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; r + 4 <= rows; r += 4) {
-        let s0 = src + <usize>r * rStep;
-        let s1 = s0 + rStep;
-        let s2 = s1 + rStep;
-        let s3 = s2 + rStep;
-        let d = dst + (<usize>r << 2);
-        let p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          const r0 = v128.load(s0), r1 = v128.load(s1), r2 = v128.load(s2), r3 = v128.load(s3);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          d += dStep;
-          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-          d += dStep;
-          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-          d += dStep;
-          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
-          d += dStep;
-          s0 += 16; s1 += 16; s2 += 16; s3 += 16;
-        }
-        for (; p < kc; p++) {
-          store<f32>(d, load<f32>(s0));
-          store<f32>(d, load<f32>(s1), 4);
-          store<f32>(d, load<f32>(s2), 8);
-          store<f32>(d, load<f32>(s3), 12);
-          s0 += 4; s1 += 4; s2 += 4; s3 += 4;
-          d += dStep;
-        }
-      }
-    }
-    for (; r < rows; r++) {
-      let s = src + <usize>r * rStep;
+    return;
+  }
+  // The k index is contiguous (ks == 1, B transposed): transpose 4 rows × 4 steps at a time.
+  const rStep = <usize>rs << 2;
+  let r = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; r + 4 <= rows; r += 4) {
+      let s0 = src + <usize>r * rStep;
+      let s1 = s0 + rStep;
+      let s2 = s1 + rStep;
+      let s3 = s2 + rStep;
       let d = dst + (<usize>r << 2);
-      for (let p = 0; p < kc; p++) {
-        store<f32>(d, load<f32>(s));
-        s += 4;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const x0 = v128.load(s0), x1 = v128.load(s1), x2 = v128.load(s2), x3 = v128.load(s3);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
         d += dStep;
+        v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+        d += dStep;
+        v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+        d += dStep;
+        v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+        d += dStep;
+        s0 += 16;
+        s1 += 16;
+        s2 += 16;
+        s3 += 16;
       }
-    }
-    for (; r < R; r++) {
-      let d = dst + (<usize>r << 2);
-      for (let p = 0; p < kc; p++) {
-        store<f32>(d, 0);
+      for (; p < kc; p++) {
+        store<f32>(d, load<f32>(s0));
+        store<f32>(d, load<f32>(s1), 4);
+        store<f32>(d, load<f32>(s2), 8);
+        store<f32>(d, load<f32>(s3), 12);
+        s0 += 4;
+        s1 += 4;
+        s2 += 4;
+        s3 += 4;
         d += dStep;
       }
     }
   }
+  for (; r < rows; r++) {
+    let s = src + <usize>r * rStep;
+    let d = dst + (<usize>r << 2);
+    for (let p = 0; p < kc; p++) {
+      store<f32>(d, load<f32>(s));
+      s += 4;
+      d += dStep;
+    }
+  }
+  for (; r < R; r++) {
+    let d = dst + (<usize>r << 2);
+    for (let p = 0; p < kc; p++) {
+      store<f32>(d, 0);
+      d += dStep;
+    }
+  }
 }
 
-function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): void {
+/**
+ * Packs one MR-row strip of the A block (element (r, p) at src + 4·(r·rs + p·ks)) as kc
+ * groups of MR elements; in the SIMD build each element is stored broadcast to an f32x4.
+ */
+function packStripA(src: usize, rs: i32, ks: i32, rows: i32, kc: i32, dst: usize): void {
   if (ASC_FEATURE_SIMD) {
-    const z = f32x4.splat(0);
-    let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-    let p = 0;
-    let a: v128;
-    for (; p + 2 <= kc; p += 2) {
-      const b0 = v128.load(pb, 0);
+    const dStep = <usize>MR << 4;
+    const zero = f32x4.splat(0);
+    if (rs == 1) {
+      // A transposed: the strip's MR elements of one step are contiguous.
+      const sStep = <usize>ks << 2;
+      if (rows == 5 && MR == 5) {
+        // A full strip: five broadcasts per step.
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, v128.load32_splat(src));
+          v128.store(dst, v128.load32_splat(src, 4), 16);
+          v128.store(dst, v128.load32_splat(src, 8), 32);
+          v128.store(dst, v128.load32_splat(src, 12), 48);
+          v128.store(dst, v128.load32_splat(src, 16), 64);
+          src += sStep;
+          dst += dStep;
+        }
+        return;
+      }
+      for (let p = 0; p < kc; p++) {
+        let r = 0;
+        for (; r < rows; r++) v128.store(dst + (<usize>r << 4), v128.load32_splat(src + (<usize>r << 2)));
+        for (; r < MR; r++) v128.store(dst + (<usize>r << 4), zero);
+        src += sStep;
+        dst += dStep;
+      }
+    } else {
+      // A not transposed: walk each row of the strip along k.
+      const rStep = <usize>rs << 2;
+      let r = 0;
+      for (; r < rows; r++) {
+        let s = src + <usize>r * rStep;
+        let d = dst + (<usize>r << 4);
+        for (let p = 0; p < kc; p++) {
+          v128.store(d, v128.load32_splat(s));
+          s += 4;
+          d += dStep;
+        }
+      }
+      for (; r < MR; r++) {
+        let d = dst + (<usize>r << 4);
+        for (let p = 0; p < kc; p++) {
+          v128.store(d, zero);
+          d += dStep;
+        }
+      }
+    }
+  } else {
+    packStrip(src, rs, ks, rows, MR, kc, dst);
+  }
+}
+
+/**
+ * The micro-kernel: the MR×NR tile at c (row stride ldc) = (add ? tile : 0) + the
+ * product of a packed A strip (pa) and a packed B strip (pb) over kc steps.
+ * The SIMD loop is written out by hand, one k step per iteration: unrolling it by two
+ * (by hand or as a do-while) makes V8 hoist the next step's loads above this step's
+ * arithmetic, run out of registers and spill (measured 24 vs 33 GFLOP/s).
+ */
+function kernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): void {
+  const ld = <usize>ldc << 2;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero;
+    let c21 = zero, c30 = zero, c31 = zero, c40 = zero, c41 = zero;
+    const pbEnd = pb + (<usize>kc << 5); // NR floats per step
+    while (pb < pbEnd) {
+      const b0 = v128.load(pb);
       const b1 = v128.load(pb, 16);
-      a = v128.load32_splat(pa, 0);
+      let a = v128.load(pa); // A row 0, already broadcast
       c00 = f32x4.add(c00, f32x4.mul(a, b0));
       c01 = f32x4.add(c01, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 4);
+      a = v128.load(pa, 16);
       c10 = f32x4.add(c10, f32x4.mul(a, b0));
       c11 = f32x4.add(c11, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 8);
+      a = v128.load(pa, 32);
       c20 = f32x4.add(c20, f32x4.mul(a, b0));
       c21 = f32x4.add(c21, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 12);
+      a = v128.load(pa, 48);
       c30 = f32x4.add(c30, f32x4.mul(a, b0));
       c31 = f32x4.add(c31, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 16);
+      a = v128.load(pa, 64);
       c40 = f32x4.add(c40, f32x4.mul(a, b0));
       c41 = f32x4.add(c41, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 20);
-      c50 = f32x4.add(c50, f32x4.mul(a, b0));
-      c51 = f32x4.add(c51, f32x4.mul(a, b1));
-      const b0_ = v128.load(pb, 32);
-      const b1_ = v128.load(pb, 48);
-      a = v128.load32_splat(pa, 24);
-      c00 = f32x4.add(c00, f32x4.mul(a, b0_));
-      c01 = f32x4.add(c01, f32x4.mul(a, b1_));
-      a = v128.load32_splat(pa, 28);
-      c10 = f32x4.add(c10, f32x4.mul(a, b0_));
-      c11 = f32x4.add(c11, f32x4.mul(a, b1_));
-      a = v128.load32_splat(pa, 32);
-      c20 = f32x4.add(c20, f32x4.mul(a, b0_));
-      c21 = f32x4.add(c21, f32x4.mul(a, b1_));
-      a = v128.load32_splat(pa, 36);
-      c30 = f32x4.add(c30, f32x4.mul(a, b0_));
-      c31 = f32x4.add(c31, f32x4.mul(a, b1_));
-      a = v128.load32_splat(pa, 40);
-      c40 = f32x4.add(c40, f32x4.mul(a, b0_));
-      c41 = f32x4.add(c41, f32x4.mul(a, b1_));
-      a = v128.load32_splat(pa, 44);
-      c50 = f32x4.add(c50, f32x4.mul(a, b0_));
-      c51 = f32x4.add(c51, f32x4.mul(a, b1_));
-      pa += 48;
-      pb += 64;
+      pa += 80; // MR broadcast elements per step
+      pb += 32;
     }
-    if (p < kc) {
-      const b0 = v128.load(pb, 0);
-      const b1 = v128.load(pb, 16);
-      a = v128.load32_splat(pa, 0);
-      c00 = f32x4.add(c00, f32x4.mul(a, b0));
-      c01 = f32x4.add(c01, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 4);
-      c10 = f32x4.add(c10, f32x4.mul(a, b0));
-      c11 = f32x4.add(c11, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 8);
-      c20 = f32x4.add(c20, f32x4.mul(a, b0));
-      c21 = f32x4.add(c21, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 12);
-      c30 = f32x4.add(c30, f32x4.mul(a, b0));
-      c31 = f32x4.add(c31, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 16);
-      c40 = f32x4.add(c40, f32x4.mul(a, b0));
-      c41 = f32x4.add(c41, f32x4.mul(a, b1));
-      a = v128.load32_splat(pa, 20);
-      c50 = f32x4.add(c50, f32x4.mul(a, b0));
-      c51 = f32x4.add(c51, f32x4.mul(a, b1));
-    }
-    const ld = <usize>ldc << 2;
     let r = c;
     if (add) {
-      v128.store(r, f32x4.add(v128.load(r, 0), c00), 0);
+      v128.store(r, f32x4.add(v128.load(r), c00));
       v128.store(r, f32x4.add(v128.load(r, 16), c01), 16);
       r += ld;
-      v128.store(r, f32x4.add(v128.load(r, 0), c10), 0);
+      v128.store(r, f32x4.add(v128.load(r), c10));
       v128.store(r, f32x4.add(v128.load(r, 16), c11), 16);
       r += ld;
-      v128.store(r, f32x4.add(v128.load(r, 0), c20), 0);
+      v128.store(r, f32x4.add(v128.load(r), c20));
       v128.store(r, f32x4.add(v128.load(r, 16), c21), 16);
       r += ld;
-      v128.store(r, f32x4.add(v128.load(r, 0), c30), 0);
+      v128.store(r, f32x4.add(v128.load(r), c30));
       v128.store(r, f32x4.add(v128.load(r, 16), c31), 16);
       r += ld;
-      v128.store(r, f32x4.add(v128.load(r, 0), c40), 0);
+      v128.store(r, f32x4.add(v128.load(r), c40));
       v128.store(r, f32x4.add(v128.load(r, 16), c41), 16);
-      r += ld;
-      v128.store(r, f32x4.add(v128.load(r, 0), c50), 0);
-      v128.store(r, f32x4.add(v128.load(r, 16), c51), 16);
     } else {
-      v128.store(r, c00, 0);
+      v128.store(r, c00);
       v128.store(r, c01, 16);
       r += ld;
-      v128.store(r, c10, 0);
+      v128.store(r, c10);
       v128.store(r, c11, 16);
       r += ld;
-      v128.store(r, c20, 0);
+      v128.store(r, c20);
       v128.store(r, c21, 16);
       r += ld;
-      v128.store(r, c30, 0);
+      v128.store(r, c30);
       v128.store(r, c31, 16);
       r += ld;
-      v128.store(r, c40, 0);
+      v128.store(r, c40);
       v128.store(r, c41, 16);
-      r += ld;
-      v128.store(r, c50, 0);
-      v128.store(r, c51, 16);
     }
   } else {
     let c00: f32 = 0, c01: f32 = 0, c02: f32 = 0, c03: f32 = 0;
@@ -198,18 +362,17 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): vo
     let c30: f32 = 0, c31: f32 = 0, c32: f32 = 0, c33: f32 = 0;
     for (let p = 0; p < kc; p++) {
       const b0 = load<f32>(pb), b1 = load<f32>(pb, 4), b2 = load<f32>(pb, 8), b3 = load<f32>(pb, 12);
-      let a = load<f32>(pa);
-      c00 += a * b0; c01 += a * b1; c02 += a * b2; c03 += a * b3;
-      a = load<f32>(pa, 4);
-      c10 += a * b0; c11 += a * b1; c12 += a * b2; c13 += a * b3;
-      a = load<f32>(pa, 8);
-      c20 += a * b0; c21 += a * b1; c22 += a * b2; c23 += a * b3;
-      a = load<f32>(pa, 12);
-      c30 += a * b0; c31 += a * b1; c32 += a * b2; c33 += a * b3;
+      let x = load<f32>(pa);
+      c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
+      x = load<f32>(pa, 4);
+      c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
+      x = load<f32>(pa, 8);
+      c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
+      x = load<f32>(pa, 12);
+      c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
       pa += 16;
       pb += 16;
     }
-    const ld = <usize>ldc << 2;
     let r = c;
     if (add) {
       c00 += load<f32>(r); c01 += load<f32>(r, 4); c02 += load<f32>(r, 8); c03 += load<f32>(r, 12);
@@ -228,59 +391,5 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): vo
     store<f32>(r, c20); store<f32>(r, c21, 4); store<f32>(r, c22, 8); store<f32>(r, c23, 12);
     r += ld;
     store<f32>(r, c30); store<f32>(r, c31, 4); store<f32>(r, c32, 8); store<f32>(r, c33, 12);
-  }
-}
-
-export function gemm(transA: i32, transB: i32, m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32, scratch: usize): void {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    if (accumulate == 0) {
-      for (let i = 0; i < m; i++) memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>n << 2);
-    }
-    return;
-  }
-  const rsA = transA ? 1 : lda, csA = transA ? lda : 1;
-  const rsB = transB ? ldb : 1, csB = transB ? 1 : ldb;
-  const ap = scratch;
-  const bp = ap + (<usize>(MC * KC) << 2);
-  const tile = bp + (<usize>(KC * NC) << 2);
-  for (let jc = 0; jc < n; jc += NC) {
-    const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
-      const add = pc > 0 || accumulate != 0;
-      for (let j = 0; j < nc; j += NR) {
-        packPanel(b + ((<usize>pc * csB + <usize>(jc + j) * rsB) << 2), rsB, csB, min(NR, nc - j), NR, kc, bp + (<usize>(j * kc) << 2));
-      }
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
-        for (let i = 0; i < mc; i += MR) {
-          packPanel(a + ((<usize>(ic + i) * rsA + <usize>pc * csA) << 2), rsA, csA, min(MR, mc - i), MR, kc, ap + (<usize>(i * kc) << 2));
-        }
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const pb = bp + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const pa = ap + (<usize>(ir * kc) << 2);
-            const cp = c + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              micro(kc, pa, pb, cp, ldc, add);
-            } else {
-              micro(kc, pa, pb, tile, NR, false);
-              for (let i = 0; i < mr; i++) {
-                const row = cp + ((<usize>i * ldc) << 2);
-                const trow = tile + (<usize>(i * NR) << 2);
-                for (let j = 0; j < nr; j++) {
-                  const v = load<f32>(trow + (<usize>j << 2));
-                  const dst = row + (<usize>j << 2);
-                  store<f32>(dst, add ? load<f32>(dst) + v : v);
-                }
-              }
-            }
-          }
-        }
-      }
-    }
   }
 }

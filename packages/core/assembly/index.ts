@@ -8,3 +8,4 @@ export { stridedCopy, gather, scatterAdd } from './shape';
 export { reduce, moments } from './reduce';
 export { softmax, softmaxGrad, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './softmax';
 export { im2col, col2im, maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './conv';
+export { adamUpdate, momentumUpdate, rmspropUpdate, adagradUpdate, clipByValue, dotF64 } from './optim';

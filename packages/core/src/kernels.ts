@@ -54,6 +54,15 @@ export interface Kernels {
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
   avgPoolGrad(g: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
+  // assembly/optim.ts — fused optimizer updates (state updated in place, direction to out).
+  adamUpdate(n: number, g: number, m: number, v: number, out: number,
+    b1: number, a1: number, b2: number, a2: number, c1: number, c2: number, eps: number): void;
+  momentumUpdate(n: number, g: number, buf: number, out: number, mu: number, k: number, nesterov: number): void;
+  rmspropUpdate(n: number, g: number, v: number, avg: number, buf: number, out: number,
+    decay: number, a: number, eps: number, mu: number, centered: number, momentum: number): void;
+  adagradUpdate(n: number, g: number, acc: number, out: number, eps: number): void;
+  clipByValue(n: number, x: number, out: number, lo: number, hi: number): void;
+  dotF64(n: number, x: number, y: number): number;
 }
 
 /** Every kernel name, for the check that both builds export all of them. */
@@ -62,4 +71,5 @@ export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'softmax', 'softmaxGrad',
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
   'avgPool', 'avgPoolGrad',
+  'adamUpdate', 'momentumUpdate', 'rmspropUpdate', 'adagradUpdate', 'clipByValue', 'dotF64',
 ];

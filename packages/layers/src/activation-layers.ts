@@ -1,0 +1,87 @@
+// Activations as layers: each wraps the activation of the same registry name.
+import type { Tensor } from '@minibatch/core';
+import { z } from '@minibatch/registry';
+import { activations, eluSchema, leakyReluSchema, softmaxSchema, type Activation } from './activations.js';
+import { Module } from './module.js';
+import { parseConfig } from './util.js';
+
+const label = { label: z.string().optional() };
+export const plainActivationSchema = z.object(label);
+export const leakyReluLayerSchema = leakyReluSchema.extend(label);
+export const eluLayerSchema = eluSchema.extend(label);
+export const softmaxLayerSchema = softmaxSchema.extend(label);
+
+/** Base of the activation layers: shape-preserving, no parameters. */
+export abstract class ActivationLayer extends Module {
+  readonly activation: Activation;
+
+  protected constructor(activation: Activation, config: { label?: string | undefined }) {
+    super(config);
+    this.activation = activation;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.activation.apply(x);
+  }
+
+  protected override layerConfig(): Record<string, unknown> {
+    return this.activation.getConfig();
+  }
+}
+
+export class Sigmoid extends ActivationLayer {
+  readonly name = 'sigmoid';
+  constructor(config: { label?: string } = {}) {
+    super(activations.sigmoid(), parseConfig('layer', 'sigmoid', plainActivationSchema, config));
+  }
+}
+
+export class Tanh extends ActivationLayer {
+  readonly name = 'tanh';
+  constructor(config: { label?: string } = {}) {
+    super(activations.tanh(), parseConfig('layer', 'tanh', plainActivationSchema, config));
+  }
+}
+
+/** LeCun's 1.7159·tanh(2x/3) (Efficient BackProp §4.4). */
+export class ScaledTanh extends ActivationLayer {
+  readonly name = 'scaledTanh';
+  constructor(config: { label?: string } = {}) {
+    super(activations.scaledTanh(), parseConfig('layer', 'scaledTanh', plainActivationSchema, config));
+  }
+}
+
+export class ReLU extends ActivationLayer {
+  readonly name = 'relu';
+  constructor(config: { label?: string } = {}) {
+    super(activations.relu(), parseConfig('layer', 'relu', plainActivationSchema, config));
+  }
+}
+
+export class LeakyReLU extends ActivationLayer {
+  readonly name = 'leakyRelu';
+  constructor(config: z.input<typeof leakyReluLayerSchema> = {}) {
+    const c = parseConfig('layer', 'leakyRelu', leakyReluLayerSchema, config);
+    super(activations.leakyRelu(c), c);
+  }
+}
+
+export class ELU extends ActivationLayer {
+  readonly name = 'elu';
+  constructor(config: z.input<typeof eluLayerSchema> = {}) {
+    const c = parseConfig('layer', 'elu', eluLayerSchema, config);
+    super(activations.elu(c), c);
+  }
+}
+
+export class Softmax extends ActivationLayer {
+  readonly name = 'softmax';
+  constructor(config: z.input<typeof softmaxLayerSchema> = {}) {
+    const c = parseConfig('layer', 'softmax', softmaxLayerSchema, config);
+    super(activations.softmax(c), c);
+  }
+}

@@ -1,0 +1,115 @@
+// Activation functions (registry kind 'activation'), usable by name in a layer's
+// `activation:` field and, wrapped in modules (activation-layers.ts), as layers.
+import { type Tensor, ShapeError, elu, leakyRelu, maxPool2d, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
+import { define, z, type PluginEntry } from '@minibatch/registry';
+import type { InitializerName } from './initializers.js';
+import { fmtShape } from './util.js';
+
+export interface Activation {
+  readonly kind: 'activation';
+  readonly name: string;
+  /**
+   * Pre-activation units per output unit: maxout's k pieces, 1 for the others. A layer with
+   * this activation computes pieces·units pre-activations.
+   */
+  readonly pieces: number;
+  apply(x: Tensor): Tensor;
+  getConfig(): Record<string, unknown>;
+}
+
+function make(name: string, config: Record<string, unknown>, apply: (x: Tensor) => Tensor, pieces = 1): Activation {
+  return { kind: 'activation', name, pieces, apply, getConfig: () => ({ ...config }) };
+}
+
+/** LeCun's scaled tanh constants: f(±1) = ±1 and maximal second derivative at ±1 (Efficient BackProp §4.4). */
+export const SCALED_TANH_A = 1.7159;
+export const SCALED_TANH_B = 2 / 3;
+
+/**
+ * max over groups of k consecutive units of the last axis: [..., k·u] → [..., u]
+ * (Goodfellow et al. 2013). Written as a 1×k max-pool over the units viewed as a
+ * [rows, u, k, 1] image, so the gradient goes to one winning piece (the first, on ties — a
+ * plain max would give it to every tied piece, e.g. all pieces over a zero background at init).
+ */
+export function maxoutOf(x: Tensor, pieces: number): Tensor {
+  const c = x.shape[x.rank - 1];
+  if (x.rank < 2 || c % pieces !== 0) {
+    throw new ShapeError(`maxout: expects [batch, …, k·units] with the last axis a multiple of pieces = ${pieces}, got ${fmtShape(x.shape)}`);
+  }
+  if (pieces === 1) return x;
+  const units = c / pieces;
+  const rows = x.size / c;
+  const pooled = maxPool2d(reshape(x, [rows, units, pieces, 1]), { size: [1, pieces] });
+  return reshape(pooled, [...x.shape.slice(0, -1), units]);
+}
+
+export const leakyReluSchema = z.object({ alpha: z.number().min(0).default(0.01) });
+export const eluSchema = z.object({ alpha: z.number().positive().default(1) });
+export const softmaxSchema = z.object({ axis: z.number().int().default(-1) });
+export const maxoutSchema = z.object({ pieces: z.number().int().min(1).default(2) });
+
+/** Factories of the built-in activations, by registry name. */
+export const activations = {
+  sigmoid: (): Activation => make('sigmoid', {}, sigmoid),
+  tanh: (): Activation => make('tanh', {}, tanh),
+  /** 1.7159·tanh(2x/3). */
+  scaledTanh: (): Activation => make('scaledTanh', {}, (x) => mul(tanh(mul(x, SCALED_TANH_B)), SCALED_TANH_A)),
+  relu: (): Activation => make('relu', {}, relu),
+  /** x for x > 0, alpha·x otherwise (default alpha 0.01). */
+  leakyRelu: (c: { alpha?: number } = {}): Activation => {
+    const { alpha } = leakyReluSchema.parse(c);
+    return make('leakyRelu', { alpha }, (x) => leakyRelu(x, alpha));
+  },
+  /** x for x > 0, alpha·(eˣ − 1) otherwise (default alpha 1). */
+  elu: (c: { alpha?: number } = {}): Activation => {
+    const { alpha } = eluSchema.parse(c);
+    return make('elu', { alpha }, (x) => elu(x, alpha));
+  },
+  softmax: (c: { axis?: number } = {}): Activation => {
+    const { axis } = softmaxSchema.parse(c);
+    return make('softmax', { axis }, (x) => softmax(x, axis));
+  },
+  /** Max over k pieces; in a dense or conv layer the layer computes k·units pre-activations. */
+  maxout: (c: { pieces?: number } = {}): Activation => {
+    const { pieces } = maxoutSchema.parse(c);
+    return make('maxout', { pieces }, (x) => maxoutOf(x, pieces), pieces);
+  },
+};
+
+export type ActivationName = keyof typeof activations;
+
+/**
+ * The default kernel initializer of a layer followed by `activation` (undefined = linear):
+ *   relu, leakyRelu, elu            → heNormal     (He et al. 2015: a ReLU zeroes half the
+ *                                                    signal, so Var(w) = 2/fanIn keeps it)
+ *   scaledTanh, maxout              → lecunNormal  (LeCun 1998: Var(w) = 1/fanIn gives unit
+ *                                                    variance into 1.7159·tanh(2x/3); the max of
+ *                                                    two N(0, σ²) has second moment σ²)
+ *   tanh, sigmoid, softmax, linear  → xavierUniform (Glorot & Bengio 2010, derived for
+ *                                                    units linear around 0; Keras' default)
+ */
+export function defaultKernelInitializer(activation: string | undefined): InitializerName {
+  switch (activation) {
+    case 'relu':
+    case 'leakyRelu':
+    case 'elu':
+      return 'heNormal';
+    case 'scaledTanh':
+    case 'maxout':
+      return 'lecunNormal';
+    default:
+      return 'xavierUniform';
+  }
+}
+
+/** The registry entries of the built-in activations. */
+export const activationEntries: PluginEntry[] = [
+  define('activation', 'sigmoid', z.object({}), () => activations.sigmoid(), '1 / (1 + e^−x)'),
+  define('activation', 'tanh', z.object({}), () => activations.tanh(), 'hyperbolic tangent'),
+  define('activation', 'scaledTanh', z.object({}), () => activations.scaledTanh(), "LeCun's 1.7159·tanh(2x/3)"),
+  define('activation', 'relu', z.object({}), () => activations.relu(), 'max(x, 0)'),
+  define('activation', 'leakyRelu', leakyReluSchema, (c) => activations.leakyRelu(c), 'x > 0 ? x : alpha·x'),
+  define('activation', 'elu', eluSchema, (c) => activations.elu(c), 'x > 0 ? x : alpha·(eˣ − 1)'),
+  define('activation', 'softmax', softmaxSchema, (c) => activations.softmax(c), 'exp(x) / Σ exp(x) along an axis'),
+  define('activation', 'maxout', maxoutSchema, (c) => activations.maxout(c), 'max over k pieces'),
+];

@@ -1,0 +1,217 @@
+// Convolution and pooling layers on NHWC images (filters HWIO), and Flatten.
+import { ShapeError, type Tensor, add, avgPool2d, conv2d, maxPool2d, mean, reshape } from '@minibatch/core';
+import { z, type Registry } from '@minibatch/registry';
+import { defaultKernelInitializer, type Activation } from './activations.js';
+import { Module, type ParamSpec } from './module.js';
+import { resolveActivation, resolveInitializer } from './resolve.js';
+import {
+  fmtShape, intPair, namedSpec, pair, paddingSchema, parseConfig, positiveInt, sizeOf, windowOutput,
+  type NamedSpec, type PaddingConfig, type Pair,
+} from './util.js';
+
+function imageShape(layer: string, inputShape: readonly number[]): [number, number, number] {
+  if (inputShape.length !== 3) {
+    throw new ShapeError(`${layer}: expects NHWC images [batch, height, width, channels], got per-sample shape ${fmtShape(inputShape)}` +
+      (inputShape.length === 1 ? ` — reshape flat inputs to [height, width, channels] first` : ''));
+  }
+  return [inputShape[0], inputShape[1], inputShape[2]];
+}
+
+function windowed(layer: string, h: number, w: number, k: Pair, s: Pair, d: Pair, padding: PaddingConfig): [number, number] {
+  const oh = windowOutput(h, k[0], s[0], d[0], padding, 0);
+  const ow = windowOutput(w, k[1], s[1], d[1], padding, 1);
+  if (oh <= 0 || ow <= 0) {
+    throw new ShapeError(`${layer}: a ${k[0]}×${k[1]} window${d[0] > 1 || d[1] > 1 ? ` (dilation ${d[0]}×${d[1]})` : ''} does not fit a ${h}×${w} image with padding ${JSON.stringify(padding)}`);
+  }
+  return [oh, ow];
+}
+
+export const conv2dSchema = z.object({
+  filters: positiveInt,
+  kernelSize: intPair,
+  strides: intPair.default(1),
+  padding: paddingSchema.default('valid'),
+  dilation: intPair.default(1),
+  activation: namedSpec.nullable().optional(),
+  useBias: z.boolean().default(true),
+  kernelInitializer: namedSpec.optional(),
+  biasInitializer: namedSpec.default('zeros'),
+  seed: z.number().int().optional(),
+  label: z.string().optional(),
+});
+export type Conv2dConfig = z.input<typeof conv2dSchema>;
+
+/**
+ * 2-D convolution: NHWC input, HWIO kernel [kh, kw, in, filters], bias per filter.
+ * Padding 'valid' (default), 'same' (TF rules: output = ceil(input / stride)), a number, or
+ * [[top, bottom], [left, right]].
+ *
+ * @example
+ * new Conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }); // [n,28,28,1] → [n,28,28,32]
+ */
+export class Conv2d extends Module {
+  readonly name = 'conv2d';
+  readonly filters: number;
+  readonly kernelSize: Pair;
+  readonly strides: Pair;
+  readonly dilation: Pair;
+  readonly padding: PaddingConfig;
+  readonly useBias: boolean;
+  readonly activation: Activation | null;
+  private readonly config: z.output<typeof conv2dSchema>;
+  private readonly kernelInitializer: NamedSpec;
+
+  constructor(config: Conv2dConfig, registry?: Registry) {
+    const c = parseConfig('layer', 'conv2d', conv2dSchema, config);
+    super(c, registry);
+    this.config = c;
+    this.filters = c.filters;
+    this.kernelSize = pair(c.kernelSize);
+    this.strides = pair(c.strides);
+    this.dilation = pair(c.dilation);
+    this.padding = c.padding;
+    this.useBias = c.useBias;
+    this.activation = c.activation == null ? null : resolveActivation(c.activation, registry);
+    this.kernelInitializer = c.kernelInitializer ?? defaultKernelInitializer(this.activation?.name);
+    resolveInitializer(this.kernelInitializer, registry);
+    resolveInitializer(c.biasInitializer, registry);
+  }
+
+  private get width(): number {
+    return this.filters * (this.activation?.pieces ?? 1);
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    const [h, w, c] = imageShape(this.name, inputShape);
+    const built = this.builtInputShape;
+    if (built !== null && built[2] !== c) throw new ShapeError(`${this.name}: built for ${built[2]} input channels, got ${c} (input ${fmtShape(inputShape)})`);
+    const [oh, ow] = windowed(this.name, h, w, this.kernelSize, this.strides, this.dilation, this.padding);
+    return [oh, ow, this.filters];
+  }
+
+  protected override parameterSpecs(inputShape: readonly number[]): ParamSpec[] {
+    const [kh, kw] = this.kernelSize;
+    const specs: ParamSpec[] = [
+      { name: 'weight', shape: [kh, kw, inputShape[2], this.width], kind: 'weight', init: resolveInitializer(this.kernelInitializer, this.registry) },
+    ];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.width], kind: 'bias', init: resolveInitializer(this.config.biasInitializer, this.registry) });
+    return specs;
+  }
+
+  forward(x: Tensor): Tensor {
+    this.ensureBuilt(x);
+    this.outputShape(x.shape.slice(1));
+    let y = conv2d(x, this.param('weight'), { strides: this.strides, padding: this.padding, dilations: this.dilation });
+    if (this.useBias) y = add(y, this.param('bias'));
+    return this.activation === null ? y : this.activation.apply(y);
+  }
+
+  protected override layerConfig(): Record<string, unknown> {
+    const c = this.config;
+    return {
+      filters: c.filters,
+      kernelSize: c.kernelSize,
+      strides: c.strides,
+      padding: c.padding,
+      dilation: c.dilation,
+      ...(c.activation != null ? { activation: c.activation } : {}),
+      useBias: c.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: c.biasInitializer,
+      ...(c.seed !== undefined ? { seed: c.seed } : {}),
+    };
+  }
+}
+
+export const poolSchema = z.object({
+  poolSize: intPair.default(2),
+  /** Default: the pool size. */
+  strides: intPair.optional(),
+  padding: paddingSchema.default('valid'),
+  label: z.string().optional(),
+});
+export type Pool2dConfig = z.input<typeof poolSchema>;
+
+abstract class Pool2d extends Module {
+  readonly poolSize: Pair;
+  readonly strides: Pair;
+  readonly padding: PaddingConfig;
+
+  constructor(name: string, config: Pool2dConfig) {
+    const c = parseConfig('layer', name, poolSchema, config);
+    super(c);
+    this.poolSize = pair(c.poolSize);
+    this.strides = pair(c.strides ?? c.poolSize);
+    this.padding = c.padding;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    const [h, w, c] = imageShape(this.name, inputShape);
+    const [oh, ow] = windowed(this.name, h, w, this.poolSize, this.strides, [1, 1], this.padding);
+    return [oh, ow, c];
+  }
+
+  protected options() {
+    return { size: this.poolSize, strides: this.strides, padding: this.padding };
+  }
+
+  protected override layerConfig(): Record<string, unknown> {
+    return { poolSize: this.poolSize, strides: this.strides, padding: this.padding };
+  }
+}
+
+/** Max over each window (gradient to the maximum). Default 2×2, stride 2. */
+export class MaxPool2d extends Pool2d {
+  readonly name = 'maxPool2d';
+  constructor(config: Pool2dConfig = {}) {
+    super('maxPool2d', config);
+  }
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape.slice(1));
+    return maxPool2d(x, this.options());
+  }
+}
+
+/** Mean over each window (padding not counted, as in TF). Default 2×2, stride 2. */
+export class AvgPool2d extends Pool2d {
+  readonly name = 'avgPool2d';
+  constructor(config: Pool2dConfig = {}) {
+    super('avgPool2d', config);
+  }
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape.slice(1));
+    return avgPool2d(x, this.options());
+  }
+}
+
+export const labelOnlySchema = z.object({ label: z.string().optional() });
+
+/** Mean over height and width: [batch, h, w, c] → [batch, c]. */
+export class GlobalAvgPool2d extends Module {
+  readonly name = 'globalAvgPool2d';
+  constructor(config: { label?: string } = {}) {
+    super(parseConfig('layer', 'globalAvgPool2d', labelOnlySchema, config));
+  }
+  outputShape(inputShape: readonly number[]): number[] {
+    return [imageShape(this.name, inputShape)[2]];
+  }
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape.slice(1));
+    return mean(x, [1, 2]);
+  }
+}
+
+/** [batch, …] → [batch, product of …]; a view, no copy. */
+export class Flatten extends Module {
+  readonly name = 'flatten';
+  constructor(config: { label?: string } = {}) {
+    super(parseConfig('layer', 'flatten', labelOnlySchema, config));
+  }
+  outputShape(inputShape: readonly number[]): number[] {
+    return [sizeOf(inputShape)];
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank < 1) throw new ShapeError(`flatten: expected a batch (batch dimension first), got a scalar`);
+    return reshape(x, [x.shape[0], sizeOf(x.shape.slice(1))]);
+  }
+}

@@ -1,0 +1,69 @@
+// The plugin object, and whole-model configs.
+import { define, definePlugin, type Plugin, type PluginEntry, type Registry, type Spec } from '@minibatch/registry';
+import {
+  ELU, LeakyReLU, ReLU, ScaledTanh, Sigmoid, Softmax, Tanh, eluLayerSchema, leakyReluLayerSchema, plainActivationSchema,
+  softmaxLayerSchema,
+} from './activation-layers.js';
+import { activationEntries } from './activations.js';
+import { BatchNorm, batchNormSchema } from './batchnorm.js';
+import { Residual, Sequential, layerFromSpec, residualSchema, sequentialSchema, type LayerSpec } from './containers.js';
+import { AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d, conv2dSchema, labelOnlySchema, poolSchema } from './conv.js';
+import { Dense, Maxout, denseSchema, maxoutSchema } from './dense.js';
+import { initializerEntries } from './initializers.js';
+import { lossEntries } from './losses.js';
+import { Module } from './module.js';
+
+/** The registry entries of the built-in layers. */
+export const layerEntries: PluginEntry[] = [
+  define('layer', 'dense', denseSchema, (c, r) => new Dense(c, r), 'fully connected: activation(x·W + b)'),
+  define('layer', 'maxout', maxoutSchema, (c, r) => new Maxout(c, r), 'maxout units: max over k linear pieces'),
+  define('layer', 'conv2d', conv2dSchema, (c, r) => new Conv2d(c, r), '2-D convolution, NHWC, HWIO kernel'),
+  define('layer', 'maxPool2d', poolSchema, (c) => new MaxPool2d(c), 'max pooling'),
+  define('layer', 'avgPool2d', poolSchema, (c) => new AvgPool2d(c), 'average pooling'),
+  define('layer', 'globalAvgPool2d', labelOnlySchema, (c) => new GlobalAvgPool2d(c), 'mean over height and width'),
+  define('layer', 'flatten', labelOnlySchema, (c) => new Flatten(c), '[batch, …] → [batch, features]'),
+  define('layer', 'batchNorm', batchNormSchema, (c) => new BatchNorm(c), 'batch normalization over the last axis'),
+  define('layer', 'sigmoid', plainActivationSchema, (c) => new Sigmoid(c), 'sigmoid activation'),
+  define('layer', 'tanh', plainActivationSchema, (c) => new Tanh(c), 'tanh activation'),
+  define('layer', 'scaledTanh', plainActivationSchema, (c) => new ScaledTanh(c), "LeCun's 1.7159·tanh(2x/3)"),
+  define('layer', 'relu', plainActivationSchema, (c) => new ReLU(c), 'ReLU activation'),
+  define('layer', 'leakyRelu', leakyReluLayerSchema, (c) => new LeakyReLU(c), 'leaky ReLU activation'),
+  define('layer', 'elu', eluLayerSchema, (c) => new ELU(c), 'ELU activation'),
+  define('layer', 'softmax', softmaxLayerSchema, (c) => new Softmax(c), 'softmax along an axis'),
+  define('layer', 'sequential', sequentialSchema, (c, r) => Sequential.fromConfig(r, c), 'layers in order'),
+  define('layer', 'residual', residualSchema, (c, r) => Residual.fromConfig(r, c), 'x + block(x), projected when shapes differ'),
+];
+
+/**
+ * Everything this package provides: layers, initializers, activations and losses.
+ *
+ * @example
+ * const registry = createRegistry().use(layers);
+ * const model = modelFromConfig(registry, [{ name: 'dense', config: { units: 10 } }]);
+ */
+export const layers: Plugin = definePlugin('@minibatch/layers', [...layerEntries, ...initializerEntries, ...activationEntries, ...lossEntries]);
+
+/**
+ * A model from its config: a list of layer specs (made into a Sequential), a layer spec
+ * ({ kind: 'layer', name, config }, kind optional), or its JSON text. Names resolve through
+ * `registry`, so plugins' layers and initializers work too. The model is not built yet:
+ * call model.build(inputShape, rng), or let the first forward() build it.
+ */
+export function modelFromConfig(registry: Registry, spec: string | readonly LayerSpec[] | LayerSpec | Spec): Module {
+  let value: unknown = spec;
+  if (typeof spec === 'string' && spec.trimStart().match(/^[[{]/)) {
+    try {
+      value = JSON.parse(spec);
+    } catch (e) {
+      throw new TypeError(`modelFromConfig: not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (Array.isArray(value)) value = { kind: 'layer', name: 'sequential', config: { layers: value } };
+  return layerFromSpec(registry, value as LayerSpec);
+}
+
+/** The plain-JSON spec of a model ({ kind: 'layer', name, config }); modelFromConfig() reads it back. */
+export function modelToConfig(model: Module): Spec {
+  if (!(model instanceof Module)) throw new TypeError(`modelToConfig: expected a Module, got ${typeof model}`);
+  return model.toSpec();
+}

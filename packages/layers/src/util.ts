@@ -1,0 +1,90 @@
+// Small helpers shared by the layers: shape formatting and checks, config parsing for
+// direct construction, and the conv/pool output-size arithmetic.
+import { ShapeError } from '@minibatch/core';
+import { createRegistry, define, z } from '@minibatch/registry';
+
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Checks that `shape` is a list of positive integers (a per-sample shape, no batch). */
+export function checkShape(where: string, shape: readonly number[]): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new ShapeError(`${where}: the input shape must be a list of positive integers without the batch dimension, got ${JSON.stringify(shape)}`);
+  }
+  return shape.slice();
+}
+
+/**
+ * Validates a config with a layer's zod schema when a layer is constructed directly (the
+ * registry validates before it calls the constructor; parsing a parsed config again is a
+ * no-op because configs are plain JSON without transforms).
+ */
+export function parseConfig<S extends z.ZodType>(kind: string, name: string, schema: S, config: unknown): z.output<S> {
+  const parsed = schema.safeParse(config ?? {});
+  if (parsed.success) return parsed.data;
+  // Let a throwaway registry word the error, so it reads the same as the registry's own
+  // ("invalid config for layer 'dense':\n  - units: expected a number > 0, got -3").
+  return createRegistry().register(define(kind, name, schema, (c) => c)).create<z.output<S>>(kind, name, config ?? {});
+}
+
+/** A JSON copy without undefined fields (what getConfig() returns). */
+export function jsonClone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export type Pair = [number, number];
+
+export function pair(v: number | readonly number[]): Pair {
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+}
+
+export type PaddingConfig = 'valid' | 'same' | number | [[number, number], [number, number]];
+
+/**
+ * Output size of a sliding window along one axis, with TF's rules for 'same' (output =
+ * ceil(input / stride)); mirrors core's conv/pool geometry so shapes can be known before
+ * any tensor exists (build, summary).
+ */
+export function windowOutput(input: number, kernel: number, stride: number, dilation: number, padding: PaddingConfig, axis: 0 | 1): number {
+  const effective = (kernel - 1) * dilation + 1;
+  if (padding === 'same') return Math.ceil(input / stride);
+  let before = 0;
+  let after = 0;
+  if (typeof padding === 'number') before = after = padding;
+  else if (Array.isArray(padding)) [before, after] = padding[axis];
+  return Math.floor((input + before + after - effective) / stride) + 1;
+}
+
+/** Zod pieces shared by the layer schemas. */
+export const positiveInt = z.number().int().positive();
+export const intPair = z.union([positiveInt, z.tuple([positiveInt, positiveInt])], {
+  error: 'a positive integer or a pair of them, [height, width]',
+});
+export const paddingSchema = z.union([
+  z.enum(['valid', 'same']),
+  z.number().int().min(0),
+  z.tuple([z.tuple([z.number().int().min(0), z.number().int().min(0)]), z.tuple([z.number().int().min(0), z.number().int().min(0)])]),
+], { error: "'valid', 'same', an integer ≥ 0, or [[top, bottom], [left, right]]" });
+/** A named thing with an optional config: 'heNormal' or { name: 'gaussian', config: { std: 0.02 } }. */
+export const namedSpec = z.union([
+  z.string().min(1),
+  z.object({ kind: z.string().optional(), name: z.string().min(1), config: z.record(z.string(), z.unknown()).optional() }),
+], { error: 'a name, or { "name": …, "config": { … } }' });
+export type NamedSpec = z.output<typeof namedSpec>;
+
+export function specName(spec: NamedSpec): string {
+  return typeof spec === 'string' ? spec : spec.name;
+}
+
+export function specConfig(spec: NamedSpec): Record<string, unknown> {
+  return typeof spec === 'string' ? {} : (spec.config ?? {});
+}

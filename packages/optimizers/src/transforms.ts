@@ -1,0 +1,241 @@
+// The links optimizers are made of. Each update rule is one fused kernel
+// (core/assembly/optim.ts) per tensor: it reads the gradient and the state once, writes the
+// state in place and the update once.
+import { ArgumentError, Tensor, empty, full, keep, mul, zeros } from '@minibatch/core';
+import { type Schedule, type ScheduleLike, toSchedule } from './schedules.js';
+import { EMPTY, type EmptyState, type GradientTransformation, checkSameStructure } from './transform.js';
+import * as v from './validate.js';
+
+const zerosLike = (params: readonly Tensor[]): Tensor[] => params.map((p) => keep(zeros(p.shape)));
+
+function checkState(owner: string, state: readonly Tensor[], updates: readonly Tensor[]): void {
+  checkSameStructure(owner, state, updates);
+}
+
+function nextCount(owner: string, count: unknown): number {
+  if (!Number.isInteger(count) || (count as number) < 0) throw new ArgumentError(`${owner}: the state's count must be an integer ≥ 0, got ${String(count)} — pass the state from init() or the last update()`);
+  return (count as number) + 1;
+}
+
+// ---------------------------------------------------------------- Adam
+
+export interface ScaleByAdamOptions { beta1?: number; beta2?: number; eps?: number }
+export type AdamState = { count: number; mu: Tensor[]; nu: Tensor[] };
+
+/**
+ * Adam's direction m̂ / (√v̂ + eps) with bias-corrected moments (Kingma & Ba 2015, alg. 1).
+ * Follow it with scaleByLearningRate(lr).
+ */
+export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<AdamState> {
+  const beta1 = v.unitInterval('scaleByAdam', 'beta1', options.beta1 ?? 0.9);
+  const beta2 = v.unitInterval('scaleByAdam', 'beta2', options.beta2 ?? 0.999);
+  const eps = v.nonNegative('scaleByAdam', 'eps', options.eps ?? 1e-8);
+  return {
+    name: 'scaleByAdam',
+    init: (params) => ({ count: 0, mu: zerosLike(params), nu: zerosLike(params) }),
+    update(updates, state) {
+      checkState('scaleByAdam', state.mu, updates);
+      const t = nextCount('scaleByAdam', state.count);
+      const c1 = 1 / (1 - beta1 ** t);
+      const c2 = 1 / Math.sqrt(1 - beta2 ** t);
+      const out = updates.map((g, i) => {
+        const o = empty(g.shape);
+        g.engine.kernels.adamUpdate(g.size, g.ptr, state.mu[i].ptr, state.nu[i].ptr, o.ptr, beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, eps);
+        return o;
+      });
+      return [out, { count: t, mu: state.mu, nu: state.nu }];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- momentum
+
+export interface TraceOptions { decay: number; nesterov?: boolean; dampening?: number }
+export type TraceState = { count: number; trace: Tensor[] };
+
+/**
+ * Momentum as torch.optim.SGD keeps it: buf = decay·buf + (1 − dampening)·g (buf = g on
+ * the first step), update = buf, or g + decay·buf with Nesterov (Sutskever et al. 2013).
+ */
+export function trace(options: TraceOptions): GradientTransformation<TraceState> {
+  const decay = v.unitInterval('trace', 'momentum', options.decay);
+  const nesterov = v.boolean('trace', 'nesterov', options.nesterov ?? false);
+  const dampening = v.unitInterval('trace', 'dampening', options.dampening ?? 0);
+  if (nesterov && (decay === 0 || dampening !== 0)) {
+    throw new v.HyperParameterError('trace', 'nesterov', nesterov, `momentum > 0 and dampening 0 for Nesterov momentum (got momentum ${decay}, dampening ${dampening})`);
+  }
+  return {
+    name: 'trace',
+    init: (params) => ({ count: 0, trace: zerosLike(params) }),
+    update(updates, state) {
+      checkState('trace', state.trace, updates);
+      const k = state.count === 0 ? 1 : 1 - dampening;
+      const out = updates.map((g, i) => {
+        const o = empty(g.shape);
+        g.engine.kernels.momentumUpdate(g.size, g.ptr, state.trace[i].ptr, o.ptr, decay, k, nesterov ? 1 : 0);
+        return o;
+      });
+      return [out, { count: nextCount('trace', state.count), trace: state.trace }];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- RMSProp
+
+export interface ScaleByRmsOptions { decay?: number; eps?: number; centered?: boolean; momentum?: number }
+export type RmsState = { nu: Tensor[]; mean: Tensor[]; momentum: Tensor[] };
+
+/**
+ * RMSProp's direction (Hinton, lecture 6e; the form of torch.optim.RMSprop): g / (√v + eps)
+ * with v a decaying mean of g²; `centered` divides by the standard deviation instead
+ * (Graves 2013); `momentum` > 0 accumulates the directions.
+ */
+export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<RmsState> {
+  const decay = v.unitInterval('scaleByRms', 'decay', options.decay ?? 0.99);
+  const eps = v.nonNegative('scaleByRms', 'eps', options.eps ?? 1e-8);
+  const centered = v.boolean('scaleByRms', 'centered', options.centered ?? false);
+  const momentum = v.unitInterval('scaleByRms', 'momentum', options.momentum ?? 0);
+  return {
+    name: 'scaleByRms',
+    init: (params) => ({ nu: zerosLike(params), mean: centered ? zerosLike(params) : [], momentum: momentum > 0 ? zerosLike(params) : [] }),
+    update(updates, state) {
+      checkState('scaleByRms', state.nu, updates);
+      if (centered) checkState('scaleByRms', state.mean, updates);
+      if (momentum > 0) checkState('scaleByRms', state.momentum, updates);
+      const out = updates.map((g, i) => {
+        const o = empty(g.shape);
+        g.engine.kernels.rmspropUpdate(g.size, g.ptr, state.nu[i].ptr, centered ? state.mean[i].ptr : 0,
+          momentum > 0 ? state.momentum[i].ptr : 0, o.ptr, decay, 1 - decay, eps, momentum, centered ? 1 : 0, momentum > 0 ? 1 : 0);
+        return o;
+      });
+      return [out, { nu: state.nu, mean: state.mean, momentum: state.momentum }];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- AdaGrad
+
+export interface ScaleByAdagradOptions { eps?: number; initialAccumulatorValue?: number }
+export type AdagradState = { sum: Tensor[] };
+
+/** AdaGrad's direction g / (√Σg² + eps) (Duchi et al. 2011; the form of torch.optim.Adagrad). */
+export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTransformation<AdagradState> {
+  const eps = v.nonNegative('scaleByAdagrad', 'eps', options.eps ?? 1e-10);
+  const initial = v.nonNegative('scaleByAdagrad', 'initialAccumulatorValue', options.initialAccumulatorValue ?? 0);
+  return {
+    name: 'scaleByAdagrad',
+    init: (params) => ({ sum: params.map((p) => keep(full(p.shape, initial))) }),
+    update(updates, state) {
+      checkState('scaleByAdagrad', state.sum, updates);
+      const out = updates.map((g, i) => {
+        const o = empty(g.shape);
+        g.engine.kernels.adagradUpdate(g.size, g.ptr, state.sum[i].ptr, o.ptr, eps);
+        return o;
+      });
+      return [out, { sum: state.sum }];
+    },
+  };
+}
+
+// ---------------------------------------------------------------- weight decay, scaling
+
+/**
+ * updates + weightDecay · params. Before an adaptive link it is L2 regularization in the
+ * gradient (torch Adam's weight_decay); after it, decoupled weight decay (AdamW, Loshchilov
+ * & Hutter 2019).
+ */
+export function addDecayedWeights(weightDecay: number): GradientTransformation<EmptyState> {
+  const wd = v.nonNegative('addDecayedWeights', 'weightDecay', weightDecay);
+  return {
+    name: 'addDecayedWeights',
+    init: () => EMPTY,
+    update(updates, state, params) {
+      if (params === undefined) throw new ArgumentError('addDecayedWeights: update() needs the parameters (its third argument)');
+      checkSameStructure('addDecayedWeights', params, updates);
+      if (wd === 0) return [updates.slice(), state];
+      const out = updates.map((u, i) => {
+        const o = empty(u.shape);
+        u.engine.kernels.axpby(u.size, 1, u.ptr, wd, params[i].ptr, o.ptr);
+        return o;
+      });
+      return [out, state];
+    },
+  };
+}
+
+/** updates · factor. */
+export function scale(factor: number): GradientTransformation<EmptyState> {
+  if (!Number.isFinite(factor)) throw new v.HyperParameterError('scale', 'factor', factor, 'a finite number');
+  return { name: 'scale', init: () => EMPTY, update: (updates, state) => [updates.map((u) => mul(u, factor)), state] };
+}
+
+export type CountState = { count: number };
+
+function scheduled(owner: string, schedule: Schedule, sign: number): GradientTransformation<CountState> {
+  return {
+    name: owner,
+    init: () => ({ count: 0 }),
+    update(updates, state) {
+      const next = nextCount(owner, state.count);
+      const value = schedule(state.count);
+      if (!Number.isFinite(value) || value < 0) {
+        throw new v.HyperParameterError(owner, `learning rate at step ${state.count}`, value, 'a finite number ≥ 0 from the schedule');
+      }
+      return [updates.map((u) => mul(u, sign * value)), { count: next }];
+    },
+  };
+}
+
+/** updates · −lr(step): the descent step. `lr` is a number or a schedule of the step count. */
+export function scaleByLearningRate(lr: ScheduleLike): GradientTransformation<CountState> {
+  return scheduled('scaleByLearningRate', toSchedule('scaleByLearningRate', 'learning rate', lr), -1);
+}
+
+/** updates · schedule(step), no sign flip. */
+export function scaleBySchedule(schedule: ScheduleLike): GradientTransformation<CountState> {
+  return scheduled('scaleBySchedule', toSchedule('scaleBySchedule', 'schedule', schedule), 1);
+}
+
+// ---------------------------------------------------------------- clipping
+
+/** Each element clipped to [−maxDelta, maxDelta] (clipping by value). */
+export function clipByValue(maxDelta: number): GradientTransformation<EmptyState> {
+  const limit = v.positive('clipByValue', 'maxDelta', maxDelta);
+  return {
+    name: 'clipByValue',
+    init: () => EMPTY,
+    update(updates, state) {
+      const out = updates.map((u) => {
+        const o = empty(u.shape);
+        u.engine.kernels.clipByValue(u.size, u.ptr, o.ptr, -limit, limit);
+        return o;
+      });
+      return [out, state];
+    },
+  };
+}
+
+/** √(Σ‖tᵢ‖²) over all tensors, accumulated in float64. */
+export function globalNorm(tensors: readonly Tensor[]): number {
+  let sq = 0;
+  for (const t of tensors) sq += t.engine.kernels.dotF64(t.size, t.ptr, t.ptr);
+  return Math.sqrt(sq);
+}
+
+/**
+ * When the global norm of all updates exceeds maxNorm, scales them all by maxNorm / norm
+ * (Pascanu et al. 2013), keeping their direction.
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
+  const limit = v.positive('clipByGlobalNorm', 'maxNorm', maxNorm);
+  return {
+    name: 'clipByGlobalNorm',
+    init: () => EMPTY,
+    update(updates, state) {
+      const norm = globalNorm(updates);
+      if (!(norm > limit)) return [updates.slice(), state];
+      const factor = limit / norm;
+      return [updates.map((u) => mul(u, factor)), state];
+    },
+  };
+}
