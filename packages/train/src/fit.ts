@@ -1,0 +1,253 @@
+// The training loop: mini-batch SGD with per-epoch reshuffling (the data loader), one memory
+// scope per step, metrics summed exactly over the epoch, validation after each epoch, and
+// callbacks. The optimizer is any @minibatch/optimizers Optimizer (or its registry spec).
+import { ArgumentError, Tensor, noGrad, scope, softmax, tensor } from '@minibatch/core';
+import { DataLoader, type BatchTransform, type Dataset } from '@minibatch/data';
+import { losses, type Loss, type Module, type Target } from '@minibatch/layers';
+import { Optimizer } from '@minibatch/optimizers';
+import type { Registry, Spec } from '@minibatch/registry';
+import { correctCount, topKCount } from './metrics.js';
+
+/** A metric name: 'accuracy', or 'top5' (any k). */
+export type MetricName = 'accuracy' | `top${number}`;
+
+/** Figures of one epoch; validation figures appear when validation data is given. */
+export interface EpochLogs {
+  epoch: number;
+  loss: number;
+  /** Per metric: 'accuracy', 'top5', … and 'val_loss', 'val_accuracy', … */
+  [metric: string]: number;
+  samples_per_s: number;
+  seconds: number;
+  lr: number;
+}
+
+export interface BatchLogs {
+  epoch: number;
+  batch: number;
+  size: number;
+  loss: number;
+}
+
+export interface Callbacks {
+  onBatchEnd?(logs: BatchLogs): void;
+  /** Return false to stop training after this epoch (early stopping). */
+  onEpochEnd?(logs: EpochLogs): void | boolean;
+  onTrainEnd?(history: History): void;
+}
+
+export interface History {
+  epochs: EpochLogs[];
+  /** True when a callback stopped the run early. */
+  stopped: boolean;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize?: number;
+  /** A Loss, or a registry name/spec of kind 'loss'. Default: softmax cross-entropy. */
+  loss?: Loss | string | Spec;
+  /** An Optimizer, or a registry spec of kind 'optimizer' (needs `registry`). */
+  optimizer: Optimizer<object> | Spec;
+  metrics?: readonly MetricName[];
+  validation?: Dataset;
+  callbacks?: Callbacks | readonly Callbacks[];
+  /** Seeds the data order and the batch transforms (and builds an unbuilt model). */
+  seed?: number;
+  /** Augmentation applied to training batches only. */
+  transform?: BatchTransform;
+  dropLast?: boolean;
+  /** Resolves names and specs (loss, optimizer). */
+  registry?: Registry;
+  /** Epoch to start from when resuming (the loader replays the same order). */
+  initialEpoch?: number;
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  loss?: Loss | string | Spec;
+  metrics?: readonly MetricName[];
+  registry?: Registry;
+}
+
+function resolveLoss(loss: FitOptions['loss'], registry: Registry | undefined): Loss {
+  if (loss === undefined) return losses.softmaxCrossEntropy();
+  if (typeof loss === 'function') return loss;
+  if (registry === undefined) throw new ArgumentError('fit: a loss given by name needs options.registry to resolve it');
+  return typeof loss === 'string' ? registry.create<Loss>('loss', loss) : registry.fromJSON<Loss>(loss);
+}
+
+function resolveOptimizer(model: Module, optimizer: FitOptions['optimizer'], registry: Registry | undefined): Optimizer<object> {
+  if (optimizer instanceof Optimizer) {
+    if (optimizer.groups.length === 0) optimizer.addParamGroup(model.parameters());
+    return optimizer;
+  }
+  if (registry === undefined) throw new ArgumentError('fit: an optimizer given as a spec needs options.registry to resolve it');
+  const made = registry.fromJSON<Optimizer<object>>(optimizer);
+  made.addParamGroup(model.parameters());
+  return made;
+}
+
+function metricK(name: string): number {
+  if (name === 'accuracy') return 1;
+  const match = /^top(\d+)$/.exec(name);
+  if (match === null || Number(match[1]) < 1) throw new ArgumentError(`unknown metric '${name}' — known: 'accuracy', 'topK' (e.g. 'top5')`);
+  return Number(match[1]);
+}
+
+function targetOf(batchTargets: Tensor | null, y: Int32Array): Target {
+  return batchTargets ?? y;
+}
+
+/** Current learning rate of the first group, for the logs. */
+function currentLr(opt: Optimizer<object>): number {
+  const lr = (opt.groups[0]?.options as { lr?: unknown } | undefined)?.lr;
+  if (typeof lr === 'number') return lr;
+  if (typeof lr === 'function') return (lr as (step: number) => number)(opt.steps);
+  return NaN;
+}
+
+/** Feeds reduce-on-plateau schedules the monitored loss after each epoch. */
+function reportPlateau(opt: Optimizer<object>, metric: number): void {
+  for (const g of opt.groups) {
+    const lr = (g.options as { lr?: unknown }).lr as { report?: (m: number) => boolean } | undefined;
+    if (lr !== undefined && typeof lr.report === 'function') lr.report(metric);
+  }
+}
+
+/**
+ * Trains `model` on `data` and returns the per-epoch history.
+ *
+ * @example
+ * const history = fit(model, train, {
+ *   epochs: 5, batchSize: 64, seed: 1, validation: test,
+ *   optimizer: new Adam(undefined, { lr: 1e-3 }),
+ *   callbacks: { onEpochEnd: (logs) => console.log(logs) },
+ * });
+ */
+export function fit(model: Module, data: Dataset, options: FitOptions): History {
+  const { epochs, batchSize = 32, metrics = ['accuracy'], seed = 0, initialEpoch = 0 } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`fit: epochs must be a positive integer, got ${epochs}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: batchSize must be a positive integer, got ${batchSize}`);
+  const ks = metrics.map(metricK);
+  const loss = resolveLoss(options.loss, options.registry);
+  model.build(data.shape);
+  const optimizer = resolveOptimizer(model, options.optimizer, options.registry);
+  const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as Callbacks];
+  const loader = new DataLoader(data, { batchSize, seed, shuffle: true, dropLast: options.dropLast ?? false, transform: options.transform, epoch: initialEpoch });
+  const history: History = { epochs: [], stopped: false };
+
+  for (let epoch = initialEpoch; epoch < initialEpoch + epochs; epoch++) {
+    model.train();
+    const started = performance.now();
+    let lossSum = 0;
+    let seen = 0;
+    const hits = ks.map(() => 0);
+    let batchIndex = 0;
+    for (const batch of loader) {
+      const stepLoss = scope(() => {
+        const output = model.forward(batch.x);
+        const l = loss(output, targetOf(batch.targets, batch.y));
+        optimizer.zeroGrad();
+        l.backward();
+        optimizer.step();
+        if (ks.length > 0) {
+          const scores = output.data();
+          ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
+        }
+        return l.item();
+      });
+      if (!Number.isFinite(stepLoss)) {
+        throw new ArgumentError(
+          `fit: the loss became ${stepLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} — the learning rate is probably too high (lower it 3–10×), or the inputs are not normalized`,
+        );
+      }
+      lossSum += stepLoss * batch.size;
+      seen += batch.size;
+      for (const cb of callbacks) cb.onBatchEnd?.({ epoch: epoch + 1, batch: batchIndex, size: batch.size, loss: stepLoss });
+      batchIndex++;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const logs: EpochLogs = { epoch: epoch + 1, loss: lossSum / seen, samples_per_s: seen / seconds, seconds, lr: currentLr(optimizer) };
+    metrics.forEach((m, i) => (logs[m] = hits[i] / seen));
+    if (options.validation !== undefined) {
+      const val = evaluate(model, options.validation, { batchSize: Math.max(batchSize, 256), loss, metrics });
+      for (const [key, value] of Object.entries(val)) logs[`val_${key}`] = value;
+    }
+    reportPlateau(optimizer, logs.val_loss ?? logs.loss);
+    history.epochs.push(logs);
+    let stop = false;
+    for (const cb of callbacks) if (cb.onEpochEnd?.(logs) === false) stop = true;
+    if (stop) {
+      history.stopped = true;
+      break;
+    }
+  }
+  model.eval();
+  for (const cb of callbacks) cb.onTrainEnd?.(history);
+  return history;
+}
+
+/** Loss and metrics of `model` (in eval mode) over a whole data set. */
+export function evaluate(model: Module, data: Dataset, options: EvaluateOptions = {}): Record<string, number> {
+  const { batchSize = 256, metrics = ['accuracy'] } = options;
+  const ks = metrics.map(metricK);
+  const loss = resolveLoss(options.loss, options.registry);
+  const wasTraining = model.training;
+  model.eval();
+  const loader = new DataLoader(data, { batchSize, shuffle: false });
+  let lossSum = 0;
+  let seen = 0;
+  const hits = ks.map(() => 0);
+  noGrad(() => {
+    for (const batch of loader) {
+      lossSum += scope(() => {
+        const output = model.forward(batch.x);
+        const scores = output.data();
+        ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
+        return loss(output, batch.y).item() * batch.size;
+      });
+      seen += batch.size;
+    }
+  });
+  if (wasTraining) model.train();
+  const result: Record<string, number> = { loss: lossSum / seen };
+  metrics.forEach((m, i) => (result[m] = hits[i] / seen));
+  return result;
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  /** Apply softmax to the outputs (class probabilities). Default false: raw outputs. */
+  probabilities?: boolean;
+}
+
+/** The model's outputs for every sample of `data`, flat [count × outputs], in eval mode. */
+export function predict(model: Module, data: Pick<Dataset, 'x' | 'shape'>, options: PredictOptions = {}): Float32Array {
+  const { batchSize = 256, probabilities = false } = options;
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  const count = data.x.length / size;
+  if (!Number.isInteger(count)) throw new ArgumentError(`predict: ${data.x.length} values are not whole samples of shape [${data.shape.join(', ')}]`);
+  const wasTraining = model.training;
+  model.eval();
+  const chunks: Float32Array[] = [];
+  noGrad(() => {
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start);
+      chunks.push(scope(() => {
+        const x = tensor(data.x.subarray(start * size, (start + n) * size), [n, ...data.shape]);
+        const out = model.forward(x);
+        return (probabilities ? softmax(out) : out).data();
+      }));
+    }
+  });
+  if (wasTraining) model.train();
+  const total = chunks.reduce((a, c) => a + c.length, 0);
+  const out = new Float32Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
