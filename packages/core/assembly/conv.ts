@@ -5,25 +5,55 @@
 import { addRow } from './shape';
 import { fill } from './elementwise';
 
+// Copies n floats. memory.copy costs a call, which dominates for the few channels of a
+// first layer (C = 1 or 3), so short runs are copied inline.
+@inline function copyF32(dst: usize, src: usize, n: i32): void {
+  if (n >= 32) {
+    memory.copy(dst, src, <usize>n << 2);
+    return;
+  }
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+@inline function zeroF32(dst: usize, n: i32): void {
+  if (n >= 32) {
+    memory.fill(dst, 0, <usize>n << 2);
+    return;
+  }
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
+}
+
 export function im2col(x: usize, cols: usize, n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32,
   oh: i32, ow: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32): void {
   const cBytes = <usize>c << 2;
+  const rowLen = kw * c; // one kernel row of one output pixel
   let dst = cols;
   for (let b = 0; b < n; b++) {
     const img = x + <usize>(b * h * w) * cBytes;
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
+        const ix0 = ox * sw - pl;
+        // Undilated and wholly inside the row: the kw·C values are contiguous in x.
+        const inside = dw == 1 && ix0 >= 0 && ix0 + kw <= w;
         for (let ky = 0; ky < kh; ky++) {
           const iy = oy * sh - pt + ky * dh;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - pl + kx * dw;
-            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-              memory.copy(dst, img + <usize>(iy * w + ix) * cBytes, cBytes);
-            } else {
-              memory.fill(dst, 0, cBytes);
+          if (iy < 0 || iy >= h) {
+            zeroF32(dst, rowLen);
+          } else if (inside) {
+            copyF32(dst, img + <usize>(iy * w + ix0) * cBytes, rowLen);
+          } else {
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ix0 + kx * dw;
+              const d = dst + <usize>kx * cBytes;
+              if (ix >= 0 && ix < w) copyF32(d, img + <usize>(iy * w + ix) * cBytes, c);
+              else zeroF32(d, c);
             }
-            dst += cBytes;
           }
+          dst += <usize>rowLen << 2;
         }
       }
     }
@@ -34,19 +64,28 @@ export function im2col(x: usize, cols: usize, n: i32, h: i32, w: i32, c: i32, kh
 export function col2im(cols: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32,
   oh: i32, ow: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32): void {
   const cBytes = <usize>c << 2;
+  const rowLen = kw * c;
   memory.fill(dx, 0, <usize>(n * h * w) * cBytes);
   let src = cols;
   for (let b = 0; b < n; b++) {
     const img = dx + <usize>(b * h * w) * cBytes;
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
+        const ix0 = ox * sw - pl;
+        const inside = dw == 1 && ix0 >= 0 && ix0 + kw <= w;
         for (let ky = 0; ky < kh; ky++) {
           const iy = oy * sh - pt + ky * dh;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - pl + kx * dw;
-            if (iy >= 0 && iy < h && ix >= 0 && ix < w) addRow(img + <usize>(iy * w + ix) * cBytes, src, c);
-            src += cBytes;
+          if (iy >= 0 && iy < h) {
+            if (inside) {
+              addRow(img + <usize>(iy * w + ix0) * cBytes, src, rowLen);
+            } else {
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ix0 + kx * dw;
+                if (ix >= 0 && ix < w) addRow(img + <usize>(iy * w + ix) * cBytes, src + <usize>kx * cBytes, c);
+              }
+            }
           }
+          src += <usize>rowLen << 2;
         }
       }
     }

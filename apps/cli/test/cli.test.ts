@@ -1,0 +1,113 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/index.js';
+
+function capture() {
+  let out = '';
+  let err = '';
+  const io = {
+    out: new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } }),
+    err: new Writable({ write(chunk, _e, cb) { err += chunk; cb(); } }),
+  };
+  return { io, get out() { return out; }, get err() { return err; } };
+}
+
+async function configFile(config: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'minibatch-cli-'));
+  const path = join(dir, 'config.json');
+  await writeFile(path, typeof config === 'string' ? config : JSON.stringify(config));
+  return path;
+}
+
+const small = {
+  data: { name: 'mnist', limit: 600 },
+  preprocessing: [{ name: 'center', config: { per: 'feature' } }],
+  model: [{ name: 'flatten' }, { name: 'dense', config: { units: 32, activation: 'relu' } }, { name: 'dense', config: { units: 10 } }],
+  optimizer: { name: 'adam', config: { lr: 0.002 } },
+  epochs: 2,
+  batchSize: 32,
+  seed: 3,
+};
+
+describe('minibatch train / eval / summary', () => {
+  it('trains from a config, prints JSON per epoch and a final record, and saves a model that eval reads', async () => {
+    const config = await configFile(small);
+    const model = join(config, '..', 'model.safetensors');
+    const t = capture();
+    expect(await run(['train', config, '--json', '--epochs', '3', '--out', model], t.io)).toBe(0);
+    const lines = t.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatchObject({ epoch: 1 });
+    for (const key of ['loss', 'accuracy', 'samples_per_s']) expect(typeof lines[0][key]).toBe('number');
+    expect(lines[2].loss).toBeLessThan(lines[0].loss);
+    expect(lines[3].final).toBe(true);
+    expect(lines[3].test_accuracy).toBeGreaterThan(0.75);
+    const e = capture();
+    expect(await run(['eval', model, '--json'], e.io)).toBe(0);
+    const evaluated = JSON.parse(e.out);
+    expect(evaluated.samples).toBe(2000);
+    expect(evaluated.test_accuracy).toBeCloseTo(lines[3].test_accuracy, 10);
+  });
+
+  it('reports validation figures per epoch when the config holds out a validation split', async () => {
+    const config = await configFile({ ...small, data: { name: 'mnist', limit: 600, validation: 0.2 }, epochs: 1 });
+    const t = capture();
+    expect(await run(['train', config, '--json'], t.io)).toBe(0);
+    const first = JSON.parse(t.out.split('\n')[0]);
+    expect(typeof first.val_loss).toBe('number');
+    expect(typeof first.val_accuracy).toBe('number');
+  });
+
+  it('prints plain lines when stdout is not a terminal', async () => {
+    const config = await configFile({ ...small, epochs: 1 });
+    const t = capture();
+    expect(await run(['train', config], t.io)).toBe(0);
+    expect(t.out).toMatch(/epoch 1\/1 {2}loss \d\.\d{4} {2}acc \d\.\d{4} {2}\d+ samples\/s/);
+    expect(t.out).toMatch(/test accuracy \d+\.\d\d% \(2000 samples\)/);
+  });
+
+  it('summarizes a model with output shapes and parameter counts', async () => {
+    const t = capture();
+    expect(await run(['summary', join(import.meta.dirname, '../../../examples/mnist-mlp.json')], t.io)).toBe(0);
+    expect(t.out).toContain('[batch, 256]');
+    expect(t.out).toContain('Total params: 235,146');
+  });
+});
+
+describe('errors a person can act on', () => {
+  it('names each bad field, its value and what is allowed (exit 2)', async () => {
+    const config = await configFile({ data: { name: 'mnst' }, model: [], epochs: 0 });
+    const t = capture();
+    expect(await run(['train', config], t.io)).toBe(2);
+    expect(t.err).toContain('data.name');
+    expect(t.err).toContain('"mnst"');
+    expect(t.err).toMatch(/"mnist"\|"fashion-mnist"/);
+    expect(t.err).toContain('epochs');
+    expect(t.err).toContain('model');
+  });
+
+  it('suggests the layer name that was meant', async () => {
+    const config = await configFile({ ...small, model: [{ name: 'dens', config: { units: 3 } }] });
+    const t = capture();
+    expect(await run(['train', config], t.io)).not.toBe(0);
+    expect(t.err).toMatch(/unknown layer 'dens' — did you mean 'dense'\?/);
+  });
+
+  it('bad JSON, a missing file, an unknown command', async () => {
+    const broken = capture();
+    expect(await run(['train', await configFile('{"data": ')], broken.io)).toBe(2);
+    expect(broken.err).toMatch(/not valid JSON/);
+    const missing = capture();
+    expect(await run(['summary', '/nonexistent/config.json'], missing.io)).toBe(2);
+    expect(missing.err).toMatch(/cannot read config \/nonexistent\/config.json: no such file/);
+    const unknown = capture();
+    expect(await run(['fly', 'x'], unknown.io)).toBe(2);
+    expect(unknown.err).toMatch(/unknown command 'fly'/);
+    const flag = capture();
+    expect(await run(['train', 'x', '--epochs', 'many'], flag.io)).toBe(2);
+    expect(flag.err).toMatch(/--epochs must be an integer, got 'many'/);
+  });
+});
