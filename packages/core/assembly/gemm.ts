@@ -34,7 +34,7 @@
 //   A is packed pre-broadcast: every element of op(A) is stored as an f32x4 splat. The
 //     kernel then loads A with v128.load at a constant offset, which V8 folds into the
 //     addressing mode, where v128.load32_splat with an offset costs an extra lea per row
-//     (measured: +5–10% on the kernel, for 4× the A footprint).
+//     (measured: +4–7% on the kernel, for 4× the A footprint).
 //   KC = 256: a B strip is KC·NR·4 = 8 KiB and stays in the 32 KiB L1 next to the A strip
 //     streaming past it (KC·MR·16 = 20 KiB); a long KC also amortizes loading and storing C.
 //   MC = 60: the packed A block is MC·KC·16 = 240 KiB, half of the 512 KiB L2, so it stays
@@ -293,7 +293,7 @@ function packStripA(src: usize, rs: i32, ks: i32, rows: i32, kc: i32, dst: usize
  * product of a packed A strip (pa) and a packed B strip (pb) over kc steps.
  * The SIMD loop is written out by hand, one k step per iteration: unrolling it by two
  * (by hand or as a do-while) makes V8 hoist the next step's loads above this step's
- * arithmetic, run out of registers and spill (measured 24 vs 33 GFLOP/s).
+ * arithmetic, run out of registers and spill (measured 24 vs 32 GFLOP/s).
  */
 function kernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): void {
   const ld = <usize>ldc << 2;
