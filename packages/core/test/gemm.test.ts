@@ -181,6 +181,13 @@ describe.each(['simd', 'scalar'] as const)('gemm, %s build', (build) => {
       check(e(), variant, { m: 7, n: 1025, k: 20, pad: 3 });
       check(e(), variant, { m: 130, n: 1037, k: 260, pad: 1, accumulate: name === 'TT' });
     });
+
+    it(`${name}: narrow C computed as Cᵀ (convolution shapes), across NC, with accumulate`, () => {
+      // n ≤ 64, m ≥ 4n, k ≥ 64 takes the transposed path; m = 1300 crosses NC there.
+      check(e(), variant, { m: 1300, n: 20, k: 70, pad: 2 });
+      check(e(), variant, { m: 300, n: 64, k: 257, accumulate: true });
+      check(e(), variant, { m: 263, n: 3, k: 64, pad: 1 });
+    });
   }
 
   it('k = 0 gives zeros, or leaves C unchanged when accumulating', () => {
