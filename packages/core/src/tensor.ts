@@ -129,7 +129,8 @@ export class Tensor {
   /** @internal the scope that frees this tensor, or null when it is kept. */
   scope: Scope | null = null;
   private storage: Storage | null;
-  private requires: boolean;
+  /** @internal true for parameters and for results of recorded ops. */
+  requires: boolean;
 
   /** @internal use the creation functions (tensor, zeros, …) or empty(). */
   constructor(shape: readonly number[], storage: Storage, requiresGrad = false) {
@@ -314,7 +315,7 @@ export function empty(shape: readonly number[]): Tensor {
 export function record(op: string, out: Tensor, inputs: readonly Tensor[], backward: BackwardFn): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.node = { op, inputs, backward };
-    (out as unknown as { requires: boolean }).requires = true;
+    out.requires = true;
   }
   return out;
 }
