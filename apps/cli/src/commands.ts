@@ -8,7 +8,9 @@ import { Module, modelFromConfig } from '@minibatch/layers';
 import type { Optimizer } from '@minibatch/optimizers';
 import { evaluate, fit, type EpochLogs } from '@minibatch/train';
 import { loadModel, saveModel } from '@minibatch/train/node';
-import { ConfigError, INPUT_SHAPES, cliRegistry, loadData, makePreprocessing, parseConfig, preprocessorFromJSON, type DatasetName, type RunConfig } from './config.js';
+import { toBatchTransform } from '@minibatch/augment';
+import { checkImageShape, fitAugmentation, makeAugmentation } from './augment.js';
+import { ConfigError, INPUT_SHAPES, cliRegistry, loadData, makePreprocessing, makeRegularization, parseConfig, preprocessorFromJSON, type DatasetName, type RunConfig } from './config.js';
 
 export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -35,6 +37,7 @@ const fmt = (v: number | undefined, digits = 4): string => (v === undefined ? '-
 
 function epochLine(logs: EpochLogs, epochs: number): string {
   const parts = [`epoch ${logs.epoch}/${epochs}`, `loss ${fmt(logs.loss)}`];
+  if (logs.penalty !== undefined) parts.push(`penalty ${fmt(logs.penalty)}`);
   if (logs.accuracy !== undefined) parts.push(`acc ${fmt(logs.accuracy)}`);
   if (logs.val_loss !== undefined) parts.push(`val_loss ${fmt(logs.val_loss)}`, `val_acc ${fmt(logs.val_accuracy)}`);
   parts.push(`${Math.round(logs.samples_per_s)} samples/s`, `${logs.seconds.toFixed(1)} s`);
@@ -57,9 +60,16 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   const registry = cliRegistry();
   // Everything named in the config is resolved before the (slower) data loading, so a typo fails fast.
   const model = buildModel(config);
+  const augmentation = makeAugmentation(config.augment, registry);
+  const regularization = makeRegularization(config.regularization, registry);
   const pre = makePreprocessing(config.preprocessing);
   const splits = loadData(config.data, config.seed);
   const prepared = applyPreprocessing(pre, splits.train, splits.validation, splits.test);
+  // Augmentation runs on training batches only, after the preprocessing (evaluate() has no transform).
+  if (augmentation !== null) {
+    checkImageShape(prepared.train.shape);
+    fitAugmentation(augmentation, prepared.train);
+  }
   model.build(prepared.train.shape, new Rng(config.seed));
   const optimizer = registry.fromJSON<Optimizer<object>>({ kind: 'optimizer', name: config.optimizer.name, config: config.optimizer.config });
   const loss = registry.fromJSON<never>({ kind: 'loss', name: config.loss.name, config: config.loss.config });
@@ -80,6 +90,8 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     metrics: config.metrics as never,
     validation: prepared.validation,
     registry,
+    regularization,
+    transform: augmentation === null ? undefined : toBatchTransform(augmentation, { classes: prepared.train.classes }),
     callbacks: {
       onBatchEnd: (b) => {
         if (!tty) return;
@@ -103,6 +115,7 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
         bar = null;
         if (json) {
           const record: Record<string, number> = { epoch: logs.epoch, loss: logs.loss, samples_per_s: logs.samples_per_s };
+          if (logs.penalty !== undefined) record.penalty = logs.penalty;
           if (logs.accuracy !== undefined) record.accuracy = logs.accuracy;
           if (logs.val_loss !== undefined) Object.assign(record, { val_loss: logs.val_loss, val_accuracy: logs.val_accuracy });
           io.out.write(`${JSON.stringify(record)}\n`);

@@ -1,10 +1,13 @@
 // The run config: a JSON file naming the data set, preprocessing, model layers, loss,
 // optimizer and schedule by registry name. Validated here so a bad config gets one message
 // naming the field, the value, and what is allowed.
+import { augmentations } from '@minibatch/augment';
 import { loadFashionMnist, loadMnistSplit, pipeline, preprocessorFromJSON, scale, center, standardize, pca, zca, trainTestSplit, type Dataset, type Preprocessor } from '@minibatch/data';
 import { layers } from '@minibatch/layers';
 import { optimizers } from '@minibatch/optimizers';
 import { createRegistry, z, type Registry } from '@minibatch/registry';
+import { regularizers } from '@minibatch/regularizers';
+import type { ParameterConstraint, PenaltyTerm } from '@minibatch/train';
 
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -22,9 +25,16 @@ export const runConfigSchema = z.strictObject({
     limit: z.number().int().positive().optional(),
   }),
   preprocessing: z.array(named).default([]),
+  /** Augmentations (@minibatch/augment, by name) applied to training batches only, in order. */
+  augment: z.array(named).default([]),
   model: z.array(z.unknown()).min(1),
   loss: named.default({ name: 'softmaxCrossEntropy', config: {} }),
   optimizer: named.default({ name: 'sgd', config: { lr: 0.01 } }),
+  /**
+   * Weight penalties added to the training loss (l1, l2, elasticNet) and constraints applied
+   * after each optimizer step (maxNorm, nonNegative), by name (@minibatch/regularizers).
+   */
+  regularization: z.array(named).default([]),
   epochs: z.number().int().positive().default(10),
   batchSize: z.number().int().positive().default(64),
   seed: z.number().int().default(0),
@@ -39,7 +49,18 @@ export class ConfigError extends Error {
 
 /** The registry of every plugin the CLI knows. */
 export function cliRegistry(): Registry {
-  return createRegistry().use(layers).use(optimizers);
+  return createRegistry().use(layers).use(optimizers).use(augmentations).use(regularizers);
+}
+
+/** The config's "regularization" list, resolved (names and configs checked) before any data is loaded. */
+export function makeRegularization(steps: RunConfig['regularization'], registry: Registry): (PenaltyTerm | ParameterConstraint)[] {
+  return steps.map(({ name, config }, i) => {
+    try {
+      return registry.fromJSON<PenaltyTerm | ParameterConstraint>({ kind: 'regularizer', name, config });
+    } catch (error) {
+      throw new ConfigError(`regularization.${i}: ${(error as Error).message}`);
+    }
+  });
 }
 
 /** Parses and validates a config (JSON text), naming every bad field. */

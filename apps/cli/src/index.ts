@@ -1,6 +1,7 @@
 // Entry of the CLI as a library: run(argv, io) is what the `minibatch` binary calls.
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
+import { augmentPreviewCommand } from './augment.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 
 export { parseConfig, runConfigSchema, ConfigError } from './config.js';
@@ -10,7 +11,8 @@ export type { Io } from './commands.js';
 const USAGE = `usage:
   minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--json]
-  minibatch summary <config.json>`;
+  minibatch summary <config.json>
+  minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]`;
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -28,6 +30,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       options: {
         epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' },
       },
     });
     const [command, target] = positionals;
@@ -43,6 +46,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);
       case 'summary':
         return await summaryCommand({ config: target }, io);
+      case 'augment-preview':
+        return await augmentPreviewCommand({
+          config: target, out: values.out, count: int('count', values.count), variants: int('variants', values.variants),
+          scale: int('scale', values.scale), seed: int('seed', values.seed),
+        }, io);
       default:
         throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
     }

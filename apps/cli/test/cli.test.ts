@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/index.js';
+import { loadModel } from '@minibatch/train/node';
+import { cliRegistry } from '../src/config.js';
 
 function capture() {
   let out = '';
@@ -74,6 +76,55 @@ describe('minibatch train / eval / summary', () => {
     expect(await run(['summary', join(import.meta.dirname, '../../../examples/mnist-mlp.json')], t.io)).toBe(0);
     expect(t.out).toContain('[batch, 256]');
     expect(t.out).toContain('Total params: 235,146');
+  });
+});
+
+describe('regularization in the config', () => {
+  it('adds penalties to the loss (logged as penalty), applies constraints after each step, and saves a model eval reads', async () => {
+    const config = await configFile({
+      ...small,
+      model: [{ name: 'flatten' }, { name: 'dense', config: { units: 32, activation: 'relu' } }, { name: 'dropout', config: { rate: 0.2 } }, { name: 'dense', config: { units: 10 } }],
+      regularization: [{ name: 'l2', config: { lambda: 1e-3 } }, { name: 'maxNorm', config: { maxValue: 1.5 } }],
+    });
+    const path = join(config, '..', 'model.safetensors');
+    const t = capture();
+    expect(await run(['train', config, '--json', '--out', path], t.io)).toBe(0);
+    const lines = t.out.trim().split('\n').map((l) => JSON.parse(l));
+    for (const epoch of lines.slice(0, 2)) {
+      expect(epoch.penalty).toBeGreaterThan(0);
+      expect(epoch.loss).toBeGreaterThan(0);
+    }
+    expect(lines[2].test_accuracy).toBeGreaterThan(0.7);
+    // Max-norm held after the last step: every unit's incoming weights have norm ≤ 1.5.
+    const loaded = await loadModel(path, cliRegistry());
+    const kernels = loaded.model.parameterInfo().filter((p) => p.kind === 'weight');
+    expect(kernels.map((p) => p.name)).toEqual(['1.weight', '3.weight']);
+    for (const { tensor } of kernels) {
+      const [rows, cols] = tensor.shape;
+      const w = tensor.data();
+      for (let j = 0; j < cols; j++) {
+        let norm = 0;
+        for (let i = 0; i < rows; i++) norm += w[i * cols + j] ** 2;
+        expect(Math.sqrt(norm)).toBeLessThanOrEqual(1.5 + 1e-5);
+      }
+    }
+    loaded.model.dispose();
+    const e = capture();
+    expect(await run(['eval', path, '--json'], e.io)).toBe(0);
+    expect(JSON.parse(e.out).test_accuracy).toBeCloseTo(lines[2].test_accuracy, 10);
+    const plain = capture();
+    expect(await run(['train', config, '--epochs', '1'], plain.io)).toBe(0);
+    expect(plain.out).toMatch(/epoch 1\/1 {2}loss \d\.\d{4} {2}penalty \d\.\d{4} {2}acc/);
+  });
+
+  it('names a misspelt regularizer before loading any data (exit 2)', async () => {
+    const config = await configFile({ ...small, regularization: [{ name: 'maxnorm', config: { maxValue: 3 } }] });
+    const t = capture();
+    expect(await run(['train', config], t.io)).toBe(2);
+    expect(t.err).toMatch(/regularization\.0: unknown regularizer 'maxnorm' — did you mean 'maxNorm'\?/);
+    const bad = capture();
+    expect(await run(['train', await configFile({ ...small, regularization: [{ name: 'l2', config: { lambda: -1 } }] })], bad.io)).toBe(2);
+    expect(bad.err).toMatch(/regularization\.0: invalid config for regularizer 'l2'/);
   });
 });
 

@@ -9,3 +9,4 @@ export { reduce, moments } from './reduce';
 export { softmax, softmaxGrad, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './softmax';
 export { im2col, col2im, maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './conv';
 export { adamUpdate, momentumUpdate, rmspropUpdate, adagradUpdate, clipByValue, dotF64 } from './optim';
+export { augWindow, augAffine, augColor, augBlur, augPatch, augNoise, augBlend } from './augment';

@@ -63,6 +63,16 @@ export interface Kernels {
   adagradUpdate(n: number, g: number, acc: number, out: number, eps: number): void;
   clipByValue(n: number, x: number, out: number, lo: number, hi: number): void;
   dotF64(n: number, x: number, y: number): number;
+  // assembly/augment.ts — NHWC image batches, per-sample parameters as small arrays (packages/augment).
+  augWindow(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    params: number, mode: number, value: number): void;
+  augAffine(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    params: number, mode: number, value: number): void;
+  augColor(x: number, out: number, n: number, hw: number, c: number, params: number, lo: number, hi: number): void;
+  augBlur(x: number, out: number, tmp: number, n: number, h: number, w: number, c: number, r: number, params: number): void;
+  augPatch(x: number, out: number, h: number, w: number, c: number, rects: number, count: number, mode: number, value: number, seed: number): void;
+  augNoise(x: number, out: number, n: number, hw: number, c: number, params: number, seeds: number): void;
+  augBlend(a: number, b: number, out: number, n: number, size: number, perm: number, lam: number): void;
 }
 
 /** Every kernel name, for the check that both builds export all of them. */
@@ -72,4 +82,5 @@ export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
   'avgPool', 'avgPoolGrad',
   'adamUpdate', 'momentumUpdate', 'rmspropUpdate', 'adagradUpdate', 'clipByValue', 'dotF64',
+  'augWindow', 'augAffine', 'augColor', 'augBlur', 'augPatch', 'augNoise', 'augBlend',
 ];

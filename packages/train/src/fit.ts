@@ -1,7 +1,7 @@
 // The training loop: mini-batch SGD with per-epoch reshuffling (the data loader), one memory
 // scope per step, metrics summed exactly over the epoch, validation after each epoch, and
 // callbacks. The optimizer is any @minibatch/optimizers Optimizer (or its registry spec).
-import { ArgumentError, Tensor, noGrad, scope, softmax, tensor } from '@minibatch/core';
+import { ArgumentError, Tensor, add, noGrad, scope, softmax, tensor } from '@minibatch/core';
 import { DataLoader, type BatchTransform, type Dataset } from '@minibatch/data';
 import { losses, type Loss, type Module, type Target } from '@minibatch/layers';
 import { Optimizer } from '@minibatch/optimizers';
@@ -11,11 +11,15 @@ import { correctCount, topKCount } from './metrics.js';
 /** A metric name: 'accuracy', or 'top5' (any k). */
 export type MetricName = 'accuracy' | `top${number}`;
 
-/** Figures of one epoch; validation figures appear when validation data is given. */
+/**
+ * Figures of one epoch; validation figures appear when validation data is given. `loss` is
+ * the data loss (comparable with `val_loss`); with penalties in `regularization`, `penalty` is
+ * their mean over the epoch's steps, and the objective minimized was `loss + penalty`.
+ */
 export interface EpochLogs {
   epoch: number;
   loss: number;
-  /** Per metric: 'accuracy', 'top5', … and 'val_loss', 'val_accuracy', … */
+  /** Per metric: 'accuracy', 'top5', …, 'val_loss', 'val_accuracy', …, and 'penalty'. */
   [metric: string]: number;
   samples_per_s: number;
   seconds: number;
@@ -26,7 +30,10 @@ export interface BatchLogs {
   epoch: number;
   batch: number;
   size: number;
+  /** The data loss of the batch. */
   loss: number;
+  /** The batch's penalty term, when `regularization` has penalties. */
+  penalty?: number;
 }
 
 export interface Callbacks {
@@ -40,6 +47,19 @@ export interface History {
   epochs: EpochLogs[];
   /** True when a callback stopped the run early. */
   stopped: boolean;
+}
+
+/**
+ * A weight penalty (e.g. @minibatch/regularizers' l1, l2, elasticNet): a scalar tensor on the
+ * tape, added to each step's loss.
+ */
+export interface PenaltyTerm {
+  penalty(model: Module): Tensor;
+}
+
+/** A constraint (e.g. maxNorm, nonNegative): projects parameters in place after each step. */
+export interface ParameterConstraint {
+  constrain(model: Module): void;
 }
 
 export interface FitOptions {
@@ -61,6 +81,13 @@ export interface FitOptions {
   registry?: Registry;
   /** Epoch to start from when resuming (the loader replays the same order). */
   initialEpoch?: number;
+  /**
+   * Penalties and constraints: objects with penalty(model) and/or constrain(model), or
+   * registry names/specs of kind 'regularizer' (need `registry`). Each step minimizes
+   * data loss + Σ penalties, and then applies every constraint after optimizer.step(). The
+   * epoch logs keep `loss` as the data loss and report the penalty as `penalty`.
+   */
+  regularization?: readonly (PenaltyTerm | ParameterConstraint | Spec | string)[];
 }
 
 export interface EvaluateOptions {
@@ -86,6 +113,31 @@ function resolveOptimizer(model: Module, optimizer: FitOptions['optimizer'], reg
   const made = registry.fromJSON<Optimizer<object>>(optimizer);
   made.addParamGroup(model.parameters());
   return made;
+}
+
+function resolveRegularization(items: FitOptions['regularization'], registry: Registry | undefined): {
+  penalties: PenaltyTerm[];
+  constraints: ParameterConstraint[];
+} {
+  const penalties: PenaltyTerm[] = [];
+  const constraints: ParameterConstraint[] = [];
+  (items ?? []).forEach((item, i) => {
+    let made: unknown = item;
+    if (typeof item === 'string' || (item !== null && typeof item === 'object' && 'kind' in item && 'name' in item && !('penalty' in item) && !('constrain' in item))) {
+      if (registry === undefined) throw new ArgumentError(`fit: regularization[${i}] is given by name; it needs options.registry to resolve it`);
+      made = typeof item === 'string' ? registry.create('regularizer', item) : registry.fromJSON(item);
+    }
+    const asPenalty = made as Partial<PenaltyTerm>;
+    const asConstraint = made as Partial<ParameterConstraint>;
+    const isPenalty = typeof asPenalty?.penalty === 'function';
+    const isConstraint = typeof asConstraint?.constrain === 'function';
+    if (!isPenalty && !isConstraint) {
+      throw new ArgumentError(`fit: regularization[${i}] has neither penalty(model) nor constrain(model); expected a penalty (l1, l2, elasticNet), a constraint (maxNorm, nonNegative) or a registry spec of kind 'regularizer'`);
+    }
+    if (isPenalty) penalties.push(made as PenaltyTerm);
+    if (isConstraint) constraints.push(made as ParameterConstraint);
+  });
+  return { penalties, constraints };
 }
 
 function metricK(name: string): number {
@@ -133,6 +185,7 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
   const loss = resolveLoss(options.loss, options.registry);
   model.build(data.shape);
   const optimizer = resolveOptimizer(model, options.optimizer, options.registry);
+  const { penalties, constraints } = resolveRegularization(options.regularization, options.registry);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as Callbacks];
   const loader = new DataLoader(data, { batchSize, seed, shuffle: true, dropLast: options.dropLast ?? false, transform: options.transform, epoch: initialEpoch });
   const history: History = { epochs: [], stopped: false };
@@ -141,34 +194,45 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
     model.train();
     const started = performance.now();
     let lossSum = 0;
+    let penaltySum = 0;
     let seen = 0;
     const hits = ks.map(() => 0);
     let batchIndex = 0;
     for (const batch of loader) {
-      const stepLoss = scope(() => {
+      const [stepLoss, stepPenalty] = scope(() => {
         const output = model.forward(batch.x);
         const l = loss(output, targetOf(batch.targets, batch.y));
+        let penalty: Tensor | null = null;
+        for (const p of penalties) {
+          const term = p.penalty(model);
+          penalty = penalty === null ? term : add(penalty, term);
+        }
         optimizer.zeroGrad();
-        l.backward();
+        (penalty === null ? l : add(l, penalty)).backward();
         optimizer.step();
+        for (const c of constraints) c.constrain(model);
         if (ks.length > 0) {
           const scores = output.data();
           ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
         }
-        return l.item();
+        return [l.item(), penalty === null ? 0 : penalty.item()];
       });
-      if (!Number.isFinite(stepLoss)) {
+      if (!Number.isFinite(stepLoss + stepPenalty)) {
         throw new ArgumentError(
-          `fit: the loss became ${stepLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} — the learning rate is probably too high (lower it 3–10×), or the inputs are not normalized`,
+          `fit: the ${Number.isFinite(stepLoss) ? 'penalty' : 'loss'} became ${Number.isFinite(stepLoss) ? stepPenalty : stepLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} — the learning rate is probably too high (lower it 3–10×), or the inputs are not normalized`,
         );
       }
       lossSum += stepLoss * batch.size;
+      penaltySum += stepPenalty * batch.size;
       seen += batch.size;
-      for (const cb of callbacks) cb.onBatchEnd?.({ epoch: epoch + 1, batch: batchIndex, size: batch.size, loss: stepLoss });
+      const batchLogs: BatchLogs = { epoch: epoch + 1, batch: batchIndex, size: batch.size, loss: stepLoss };
+      if (penalties.length > 0) batchLogs.penalty = stepPenalty;
+      for (const cb of callbacks) cb.onBatchEnd?.(batchLogs);
       batchIndex++;
     }
     const seconds = (performance.now() - started) / 1000;
     const logs: EpochLogs = { epoch: epoch + 1, loss: lossSum / seen, samples_per_s: seen / seconds, seconds, lr: currentLr(optimizer) };
+    if (penalties.length > 0) logs.penalty = penaltySum / seen;
     metrics.forEach((m, i) => (logs[m] = hits[i] / seen));
     if (options.validation !== undefined) {
       const val = evaluate(model, options.validation, { batchSize: Math.max(batchSize, 256), loss, metrics });

@@ -1,6 +1,8 @@
 // @minibatch/train: the fit loop, evaluation, metrics, and model files.
 export { fit, evaluate, predict } from './fit.js';
-export type { FitOptions, EvaluateOptions, PredictOptions, History, EpochLogs, BatchLogs, Callbacks, MetricName } from './fit.js';
+export type {
+  FitOptions, EvaluateOptions, PredictOptions, History, EpochLogs, BatchLogs, Callbacks, MetricName, PenaltyTerm, ParameterConstraint,
+} from './fit.js';
 export { correctCount, topKCount } from './metrics.js';
 export { encodeSafetensors, decodeSafetensors, FormatError } from './safetensors.js';
 export type { NamedArray, SafetensorsFile } from './safetensors.js';

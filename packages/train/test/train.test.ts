@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '@minibatch/core';
+import { Rng, mul, noGrad, relu, square, sum, tensor } from '@minibatch/core';
 import { createDataset, type Dataset } from '@minibatch/data';
 import { layers, losses, modelFromConfig } from '@minibatch/layers';
 import { Adam, SGD, optimizers } from '@minibatch/optimizers';
-import { createRegistry } from '@minibatch/registry';
+import { createRegistry, define, z } from '@minibatch/registry';
 import {
-  FormatError, correctCount, decodeModel, decodeSafetensors, encodeModel, encodeSafetensors, evaluate, fit, predict, topKCount,
+  type EpochLogs, type PenaltyTerm, FormatError, correctCount, decodeModel, decodeSafetensors, encodeModel, encodeSafetensors, evaluate, fit, predict, topKCount,
 } from '../src/index.js';
 import { loadModel, saveModel } from '../src/node.js';
 
@@ -92,6 +92,83 @@ describe('fit', () => {
     expect(() => fit(model, blobs(30, 1), { epochs: 0, optimizer: new SGD(undefined, { lr: 0.1 }) })).toThrow(/epochs must be a positive integer, got 0/);
     expect(() => fit(model, blobs(30, 1), { epochs: 1, optimizer: { kind: 'optimizer', name: 'adam', config: {} } })).toThrow(/needs options.registry/);
     expect(() => fit(model, blobs(30, 1), { epochs: 1, metrics: ['precision' as never], optimizer: new SGD(undefined, { lr: 0.1 }) })).toThrow(/unknown metric 'precision'/);
+    model.dispose();
+  });
+});
+
+describe('fit with regularization (penalties and constraints)', () => {
+  // Stand-ins with the shape of @minibatch/regularizers' l2 and nonNegative (train does not
+  // depend on that package): a penalty is penalty(model) → scalar tensor, a constraint is
+  // constrain(model), applied in place.
+  const weightsOf = (model: ReturnType<typeof mlp>) => model.parameterInfo().filter((p) => p.kind === 'weight').map((p) => p.tensor);
+  const l2 = (lambda: number): PenaltyTerm => ({
+    penalty: (model) => weightsOf(model as ReturnType<typeof mlp>).map((w) => mul(sum(square(w)), lambda / 2)).reduce((a, b) => a.add(b)),
+  });
+  const weightNorm = (model: ReturnType<typeof mlp>) => Math.sqrt(weightsOf(model).reduce((a, w) => a + Array.from(w.data()).reduce((s, v) => s + v * v, 0), 0));
+
+  it("keeps 'loss' the data loss and reports the penalty term beside it, per epoch and per batch", () => {
+    const run = (regularization?: PenaltyTerm[]) => {
+      const model = mlp();
+      const batches: { loss: number; penalty?: number; size: number }[] = [];
+      const h = fit(model, blobs(100, 11), {
+        epochs: 2, batchSize: 32, seed: 4, optimizer: new SGD(undefined, { lr: 0.1 }), regularization,
+        callbacks: { onBatchEnd: (b) => void batches.push(b) },
+      });
+      model.dispose();
+      return { epochs: h.epochs, batches };
+    };
+    // A constant penalty has no gradient: training is unchanged, 'loss' is identical, 'penalty' is the constant.
+    const plain = run();
+    const constant = run([{ penalty: () => tensor(5) }]);
+    expect(constant.epochs.map((e) => e.loss)).toEqual(plain.epochs.map((e) => e.loss));
+    expect(constant.epochs.map((e) => e.penalty)).toEqual([5, 5]);
+    expect(constant.batches.every((b) => b.penalty === 5)).toBe(true);
+    expect('penalty' in plain.epochs[0]).toBe(false);
+    expect(plain.batches.every((b) => b.penalty === undefined)).toBe(true);
+    // A real penalty: the epoch figure is the batch-size-weighted mean of the batch figures.
+    const penalized = run([l2(0.05)]);
+    const firstEpoch = penalized.batches.slice(0, 4);
+    const mean = firstEpoch.reduce((a, b) => a + b.penalty! * b.size, 0) / 100;
+    expect(penalized.epochs[0].penalty).toBeCloseTo(mean, 6);
+    expect(penalized.epochs[0].penalty).toBeGreaterThan(0);
+  });
+
+  it('adds the penalty to the objective (weights shrink) and applies constraints after every step', () => {
+    const train = (regularization: NonNullable<Parameters<typeof fit>[2]['regularization']>) => {
+      const model = mlp();
+      let calls = 0;
+      const logs: EpochLogs[] = [];
+      fit(model, blobs(90, 12), {
+        epochs: 3, batchSize: 30, seed: 5, optimizer: new SGD(undefined, { lr: 0.1 }),
+        regularization: [...regularization, { constrain: () => void calls++ }],
+        callbacks: { onEpochEnd: (l) => void logs.push(l) },
+      });
+      const norm = weightNorm(model);
+      const allNonNegative = weightsOf(model).every((w) => Array.from(w.data()).every((v) => v >= 0));
+      model.dispose();
+      return { norm, calls, allNonNegative, logs };
+    };
+    const free = train([]);
+    const strong = train([l2(0.5)]);
+    expect(strong.norm).toBeLessThan(0.8 * free.norm);
+    expect(strong.logs[2].loss).toBeGreaterThan(free.logs[2].loss); // regularization costs training fit
+    expect(free.calls).toBe(3 * 3); // once per batch
+    const nonNegative = { constrain: (model: ReturnType<typeof mlp>) => noGrad(() => weightsOf(model).forEach((w) => w.assign(relu(w)))) };
+    const clipped = train([nonNegative as never]);
+    expect(clipped.allNonNegative).toBe(true);
+    expect(free.allNonNegative).toBe(false);
+  });
+
+  it('resolves registry specs and names of kind regularizer, and says what is wrong', () => {
+    const withToy = createRegistry().use(layers).use(optimizers).register(
+      define('regularizer', 'toyL2', z.object({ lambda: z.number() }), (c) => l2(c.lambda)),
+    );
+    const model = mlp();
+    const h = fit(model, blobs(30, 13), { epochs: 1, optimizer: new SGD(undefined, { lr: 0.1 }), registry: withToy, regularization: [{ kind: 'regularizer', name: 'toyL2', config: { lambda: 0.1 } }] });
+    expect(h.epochs[0].penalty).toBeGreaterThan(0);
+    expect(() => fit(model, blobs(30, 13), { epochs: 1, optimizer: new SGD(undefined, { lr: 0.1 }), regularization: ['toyL2'] })).toThrow(/regularization\[0\] is given by name; it needs options.registry/);
+    expect(() => fit(model, blobs(30, 13), { epochs: 1, optimizer: new SGD(undefined, { lr: 0.1 }), registry: withToy, regularization: ['toyL3'] })).toThrow(/unknown regularizer 'toyL3' — did you mean 'toyL2'/);
+    expect(() => fit(model, blobs(30, 13), { epochs: 1, optimizer: new SGD(undefined, { lr: 0.1 }), regularization: [{ apply: () => 0 } as never] })).toThrow(/regularization\[0\] has neither penalty\(model\) nor constrain\(model\)/);
     model.dispose();
   });
 });
