@@ -1,11 +1,11 @@
 // Convolution and pooling layers on NHWC images (filters HWIO), and Flatten.
-import { ShapeError, type Tensor, add, avgPool2d, conv2d, maxPool2d, mean, reshape } from '@minibatch/core';
+import { ShapeError, type Tensor, add, avgPool2d, conv2d, maxPool2d, mean, reshape, windowOutputSize } from '@minibatch/core';
 import { z, type Registry } from '@minibatch/registry';
 import { defaultKernelInitializer, type Activation } from './activations.js';
 import { Module, type ParamSpec } from './module.js';
 import { resolveActivation, resolveInitializer } from './resolve.js';
 import {
-  fmtShape, intPair, namedSpec, pair, paddingSchema, parseConfig, positiveInt, sizeOf, windowOutput,
+  fmtShape, intPair, namedSpec, pair, paddingSchema, parseConfig, positiveInt, sizeOf,
   type NamedSpec, type PaddingConfig, type Pair,
 } from './util.js';
 
@@ -18,12 +18,7 @@ function imageShape(layer: string, inputShape: readonly number[]): [number, numb
 }
 
 function windowed(layer: string, h: number, w: number, k: Pair, s: Pair, d: Pair, padding: PaddingConfig): [number, number] {
-  const oh = windowOutput(h, k[0], s[0], d[0], padding, 0);
-  const ow = windowOutput(w, k[1], s[1], d[1], padding, 1);
-  if (oh <= 0 || ow <= 0) {
-    throw new ShapeError(`${layer}: a ${k[0]}×${k[1]} window${d[0] > 1 || d[1] > 1 ? ` (dilation ${d[0]}×${d[1]})` : ''} does not fit a ${h}×${w} image with padding ${JSON.stringify(padding)}`);
-  }
-  return [oh, ow];
+  return windowOutputSize(layer, h, w, k, { strides: s, dilations: d, padding });
 }
 
 export const conv2dSchema = z.object({

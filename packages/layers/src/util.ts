@@ -49,21 +49,6 @@ export function pair(v: number | readonly number[]): Pair {
 
 export type PaddingConfig = 'valid' | 'same' | number | [[number, number], [number, number]];
 
-/**
- * Output size of a sliding window along one axis, with TF's rules for 'same' (output =
- * ceil(input / stride)); mirrors core's conv/pool geometry so shapes can be known before
- * any tensor exists (build, summary).
- */
-export function windowOutput(input: number, kernel: number, stride: number, dilation: number, padding: PaddingConfig, axis: 0 | 1): number {
-  const effective = (kernel - 1) * dilation + 1;
-  if (padding === 'same') return Math.ceil(input / stride);
-  let before = 0;
-  let after = 0;
-  if (typeof padding === 'number') before = after = padding;
-  else if (Array.isArray(padding)) [before, after] = padding[axis];
-  return Math.floor((input + before + after - effective) / stride) + 1;
-}
-
 /** Zod pieces shared by the layer schemas. */
 export const positiveInt = z.number().int().positive();
 export const intPair = z.union([positiveInt, z.tuple([positiveInt, positiveInt])], {

@@ -63,9 +63,23 @@ function geometry(op: string, h: number, w: number, kh: number, kw: number, stri
   const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
   const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
   if (oh <= 0 || ow <= 0) {
-    throw new ShapeError(`${op}: a ${kh}×${kw} window (dilated to ${ekh}×${ekw}) does not fit a ${h}×${w} image with padding ${JSON.stringify(padding)}`);
+    throw new ShapeError(`${op}: a ${kh}×${kw} window${dh > 1 || dw > 1 ? ` (dilated to ${ekh}×${ekw})` : ''} does not fit a ${h}×${w} image with padding ${JSON.stringify(padding)}`);
   }
   return { oh, ow, pt, pl, sh, sw, dh, dw };
+}
+
+/**
+ * Output height and width of a sliding window (convolution or pooling) over an h×w image,
+ * as conv2d and the pooling ops compute it; a ShapeError naming `op` when it does not fit.
+ * Lets layers know shapes before any tensor exists.
+ *
+ * @example
+ * windowOutputSize('conv2d', 28, 28, [5, 5], { strides: 2, padding: 'same' }); // [14, 14]
+ */
+export function windowOutputSize(op: string, h: number, w: number, window: readonly [number, number],
+  options: { strides?: number | readonly [number, number]; padding?: Padding; dilations?: number | readonly [number, number] } = {}): [number, number] {
+  const geo = geometry(op, h, w, window[0], window[1], pair(op, 'strides', options.strides, 1), pair(op, 'dilations', options.dilations, 1), options.padding);
+  return [geo.oh, geo.ow];
 }
 
 function checkImage(op: string, x: Tensor): void {
