@@ -68,3 +68,21 @@ describe('both kernel builds', () => {
     expect(scalar.build).toBe('scalar');
   });
 });
+
+describe('windowOutputSize', () => {
+  it('matches the shapes conv2d and pooling produce, and rejects windows that do not fit', async () => {
+    const { windowOutputSize, conv2d: conv, maxPool2d: pool, zeros: z } = await import('../src/index.js');
+    const cases = [
+      { h: 28, w: 28, k: [5, 5] as [number, number], o: { strides: 2, padding: 'same' as const } },
+      { h: 7, w: 9, k: [3, 2] as [number, number], o: { strides: [2, 1] as [number, number], padding: 'valid' as const, dilations: 2 } },
+      { h: 6, w: 5, k: [2, 2] as [number, number], o: { padding: [[1, 0], [2, 1]] as [[number, number], [number, number]] } },
+    ];
+    for (const { h, w, k, o } of cases) {
+      const [oh, ow] = windowOutputSize('conv2d', h, w, k, o);
+      const y = conv(z([1, h, w, 1]), z([k[0], k[1], 1, 1]), o);
+      expect(y.shape).toEqual([1, oh, ow, 1]);
+    }
+    expect(windowOutputSize('maxPool2d', 5, 5, [3, 3], { strides: 2, padding: 'same' })).toEqual(pool(z([1, 5, 5, 1]), { size: 3, strides: 2, padding: 'same' }).shape.slice(1, 3));
+    expect(() => windowOutputSize('conv2d', 2, 2, [3, 3])).toThrow(/conv2d: a 3×3 window does not fit a 2×2 image/);
+  });
+});
