@@ -1,7 +1,7 @@
 // The training loop: mini-batch SGD with per-epoch reshuffling (the data loader), one memory
 // scope per step, metrics summed exactly over the epoch, validation after each epoch, and
 // callbacks. The optimizer is any @minibatch/optimizers Optimizer (or its registry spec).
-import { ArgumentError, Tensor, add, noGrad, scope, softmax, tensor } from '@minibatch/core';
+import { ArgumentError, Tensor, add, noGrad, scope, softmax, tensor, Rng } from '@minibatch/core';
 import { DataLoader, type BatchTransform, type Dataset } from '@minibatch/data';
 import { losses, type Loss, type Module, type Target } from '@minibatch/layers';
 import { Optimizer } from '@minibatch/optimizers';
@@ -183,7 +183,7 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: batchSize must be a positive integer, got ${batchSize}`);
   const ks = metrics.map(metricK);
   const loss = resolveLoss(options.loss, options.registry);
-  model.build(data.shape);
+  model.build(data.shape, new Rng(seed)); // an unbuilt model gets its weights from the run's seed
   const optimizer = resolveOptimizer(model, options.optimizer, options.registry);
   const { penalties, constraints } = resolveRegularization(options.regularization, options.registry);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as Callbacks];

@@ -67,6 +67,18 @@ describe('fit', () => {
     expect(run()).toEqual(run());
   });
 
+  it('builds an unbuilt model from the run seed', () => {
+    const weightsAfter = (seed: number) => {
+      const model = modelFromConfig(registry, [{ name: 'dense', config: { units: 3 } }]);
+      fit(model, blobs(30, 1), { epochs: 1, seed, optimizer: new SGD(undefined, { lr: 0 }) });
+      const w = Array.from(model.parameters()[0].data());
+      model.dispose();
+      return w;
+    };
+    expect(weightsAfter(5)).toEqual(weightsAfter(5));
+    expect(weightsAfter(5)).not.toEqual(weightsAfter(6));
+  });
+
   it('takes the optimizer and loss as registry specs, and stops early on request', () => {
     const model = mlp();
     const history = fit(model, blobs(60, 5), {
