@@ -1,7 +1,7 @@
 // Small helpers shared by the layers: shape formatting and checks, config parsing for
 // direct construction, and the conv/pool output-size arithmetic.
 import { ShapeError } from '@minibatch/core';
-import { createRegistry, define, z } from '@minibatch/registry';
+import { z } from '@minibatch/registry';
 
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -23,18 +23,7 @@ export function checkShape(where: string, shape: readonly number[]): number[] {
   return shape.slice();
 }
 
-/**
- * Validates a config with a layer's zod schema when a layer is constructed directly (the
- * registry validates before it calls the constructor; parsing a parsed config again is a
- * no-op because configs are plain JSON without transforms).
- */
-export function parseConfig<S extends z.ZodType>(kind: string, name: string, schema: S, config: unknown): z.output<S> {
-  const parsed = schema.safeParse(config ?? {});
-  if (parsed.success) return parsed.data;
-  // Let a throwaway registry word the error, so it reads the same as the registry's own
-  // ("invalid config for layer 'dense':\n  - units: expected a number > 0, got -3").
-  return createRegistry().register(define(kind, name, schema, (c) => c)).create<z.output<S>>(kind, name, config ?? {});
-}
+export { parseConfig } from '@minibatch/registry';
 
 /** A JSON copy without undefined fields (what getConfig() returns). */
 export function jsonClone<T>(value: T): T {

@@ -9,6 +9,7 @@ export {
   createRegistry,
   define,
   definePlugin,
+  parseConfig,
   specSchema,
   type Kind,
   type Plugin,

@@ -130,6 +130,23 @@ const DIRECT = '(registered directly)';
  * const opt = registry.create('optimizer', 'sgd', { lr: 0.1 });
  * const again = registry.fromJSON(JSON.parse(JSON.stringify(registry.serialize(opt))));
  */
+/**
+ * Validates `config` with a plugin's schema (defaults filled in), throwing the registry's
+ * own 'invalid-config' error that names each bad field. create() uses it; so do classes
+ * that can also be constructed directly (`new Dense({ units: 3 })`).
+ *
+ * @example
+ * parseConfig('layer', 'dense', z.object({ units: z.number().int().positive() }), { units: -3 });
+ * // RegistryError: invalid config for layer 'dense':\n  - units: expected a number > 0, got -3
+ */
+export function parseConfig<S extends z.ZodType>(kind: Kind, name: string, schema: S, config: unknown = {}): z.output<S> {
+  // reportInput puts the offending value into each issue, so the message can show it.
+  const parsed = schema.safeParse(config, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const knownKeys = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  throw new RegistryError('invalid-config', formatIssues(kind, name, parsed.error.issues, knownKeys), { cause: parsed.error });
+}
+
 export function createRegistry(): Registry {
   // kind -> name -> entry and the plugin that brought it (for duplicate messages).
   const table = new Map<string, Map<string, { entry: PluginEntry; plugin: string }>>();
@@ -198,20 +215,15 @@ export function createRegistry(): Registry {
     kinds: () => [...table.keys()].sort(),
     create<T>(kind: Kind, name: string, config: unknown = {}): T {
       const entry = get(kind, name);
-      // reportInput puts the offending value into each issue, so the message can show it.
-      const parsed = entry.schema.safeParse(config, { reportInput: true });
-      if (!parsed.success) {
-        const knownKeys = entry.schema instanceof z.ZodObject ? Object.keys(entry.schema.shape) : [];
-        throw new RegistryError('invalid-config', formatIssues(kind, name, parsed.error.issues, knownKeys), { cause: parsed.error });
-      }
-      const instance = entry.create(parsed.data, registry);
+      const validated = parseConfig(kind, name, entry.schema, config);
+      const instance = entry.create(validated, registry);
       // The spec keeps the validated config (defaults filled in), so a saved run still means
       // the same thing after a default changes. A copy, so later mutation can't rewrite history.
       // A config holding functions can't be cloned (nor be JSON): such an instance is simply
       // not remembered, and serialize() says so, instead of create() failing after the fact.
       if ((typeof instance === 'object' && instance !== null) || typeof instance === 'function') {
         try {
-          specs.set(instance, { kind, name, config: structuredClone(parsed.data as Record<string, unknown>) });
+          specs.set(instance, { kind, name, config: structuredClone(validated as Record<string, unknown>) });
         } catch {}
       }
       return instance as T;

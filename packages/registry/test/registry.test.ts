@@ -71,7 +71,7 @@ describe('registration and lookup', () => {
 describe('nothing registers on import', () => {
   it('the module exports no registry instance and a fresh registry is empty', () => {
     expect(Object.keys(registryModule).sort()).toEqual(
-      ['RegistryError', 'createRegistry', 'define', 'definePlugin', 'specSchema', 'z'].sort(),
+      ['RegistryError', 'createRegistry', 'define', 'definePlugin', 'parseConfig', 'specSchema', 'z'].sort(),
     );
     const registry = createRegistry();
     expect(registry.kinds()).toEqual([]);
@@ -132,5 +132,23 @@ describe('duplicates', () => {
     expect(registry.create('optimizer', 'adam')).toBe('mine');
     registry.register(adam, { override: true });
     expect(registry.get('optimizer', 'adam')).toBe(adam);
+  });
+});
+
+describe('parseConfig', () => {
+  it('fills defaults, and words errors exactly as create() does', async () => {
+    const { parseConfig, RegistryError: Err } = await import('../src/index.js');
+    const schema = z.strictObject({ units: z.number().int().positive(), bias: z.boolean().default(true) });
+    expect(parseConfig('layer', 'dense', schema, { units: 3 })).toEqual({ units: 3, bias: true });
+    const viaCreate = (() => {
+      try {
+        createRegistry().register(define('layer', 'dense', schema, (c) => c)).create('layer', 'dense', { units: -3 });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(() => parseConfig('layer', 'dense', schema, { units: -3 })).toThrow(Err);
+    expect(() => parseConfig('layer', 'dense', schema, { units: -3 })).toThrow(viaCreate!.message);
+    expect(viaCreate!.message).toMatch(/invalid config for layer 'dense'/);
   });
 });

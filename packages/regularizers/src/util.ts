@@ -2,23 +2,13 @@
 // pieces of the schemas, and parameter selection by kind and dotted path.
 import { ArgumentError } from '@minibatch/core';
 import type { Module, ParamKind, ParameterInfo } from '@minibatch/layers';
-import { createRegistry, define, z } from '@minibatch/registry';
+import { z } from '@minibatch/registry';
 
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/**
- * Validates a config with an entry's zod schema when a class is constructed directly (the
- * registry validates before it calls the constructor; configs are plain JSON, so parsing a
- * parsed config again gives the same config). Errors read like the registry's own.
- */
-export function parseConfig<S extends z.ZodType>(kind: string, name: string, schema: S, config: unknown): z.output<S> {
-  const parsed = schema.safeParse(config ?? {});
-  if (parsed.success) return parsed.data;
-  return createRegistry().register(define(kind, name, schema, (c) => c)).create<z.output<S>>(kind, name, config ?? {});
-}
-
+export { parseConfig } from '@minibatch/registry';
 /** A JSON copy without undefined fields (what getConfig() returns). */
 export function jsonClone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
