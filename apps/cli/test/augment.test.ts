@@ -1,29 +1,11 @@
 // The config's "augment" list (training batches only) and `minibatch augment-preview`.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { loadData } from '../src/config.js';
 import { run } from '../src/index.js';
-
-function capture() {
-  let out = '';
-  let err = '';
-  const io = {
-    out: new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } }),
-    err: new Writable({ write(chunk, _e, cb) { err += chunk; cb(); } }),
-  };
-  return { io, get out() { return out; }, get err() { return err; } };
-}
-
-async function configFile(config: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'minibatch-augment-'));
-  const path = join(dir, 'config.json');
-  await writeFile(path, JSON.stringify(config));
-  return path;
-}
+import { capture, configFile } from './helpers.js';
 
 const small = {
   data: { name: 'mnist', limit: 600 },

@@ -1,28 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/index.js';
+import { capture, configFile } from './helpers.js';
 import { loadModel } from '@minibatch/train/node';
 import { cliRegistry } from '../src/config.js';
-
-function capture() {
-  let out = '';
-  let err = '';
-  const io = {
-    out: new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } }),
-    err: new Writable({ write(chunk, _e, cb) { err += chunk; cb(); } }),
-  };
-  return { io, get out() { return out; }, get err() { return err; } };
-}
-
-async function configFile(config: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'minibatch-cli-'));
-  const path = join(dir, 'config.json');
-  await writeFile(path, typeof config === 'string' ? config : JSON.stringify(config));
-  return path;
-}
 
 const small = {
   data: { name: 'mnist', limit: 600 },
