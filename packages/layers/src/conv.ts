@@ -5,7 +5,7 @@ import { defaultKernelInitializer, type Activation } from './activations.js';
 import { Module, type ParamSpec } from './module.js';
 import { resolveActivation, resolveInitializer } from './resolve.js';
 import {
-  fmtShape, intPair, namedSpec, pair, paddingSchema, parseConfig, positiveInt, sizeOf,
+  fmtShape, intPair, namedSpec, pair, paddingSchema, parseConfig, positiveInt, sizeOf, weightedLayerFields,
   type NamedSpec, type PaddingConfig, type Pair,
 } from './util.js';
 
@@ -27,12 +27,7 @@ export const conv2dSchema = z.object({
   strides: intPair.default(1),
   padding: paddingSchema.default('valid'),
   dilation: intPair.default(1),
-  activation: namedSpec.nullable().optional(),
-  useBias: z.boolean().default(true),
-  kernelInitializer: namedSpec.optional(),
-  biasInitializer: namedSpec.default('zeros'),
-  seed: z.number().int().optional(),
-  label: z.string().optional(),
+  ...weightedLayerFields,
 });
 export type Conv2dConfig = z.input<typeof conv2dSchema>;
 

@@ -5,18 +5,11 @@ import { z, type Registry } from '@minibatch/registry';
 import { defaultKernelInitializer, type Activation } from './activations.js';
 import { Module, type ParamSpec } from './module.js';
 import { resolveActivation, resolveInitializer } from './resolve.js';
-import { fmtShape, namedSpec, parseConfig, positiveInt, type NamedSpec } from './util.js';
+import { fmtShape, namedSpec, parseConfig, positiveInt, weightedLayerFields, type NamedSpec } from './util.js';
 
 export const denseSchema = z.object({
   units: positiveInt,
-  /** An activation name or { name, config }; none means linear. */
-  activation: namedSpec.nullable().optional(),
-  useBias: z.boolean().default(true),
-  /** Default: by activation (heNormal for ReLU-family, lecunNormal for scaledTanh/maxout, xavierUniform otherwise). */
-  kernelInitializer: namedSpec.optional(),
-  biasInitializer: namedSpec.default('zeros'),
-  seed: z.number().int().optional(),
-  label: z.string().optional(),
+  ...weightedLayerFields,
 });
 export type DenseConfig = z.input<typeof denseSchema>;
 

@@ -62,3 +62,15 @@ export function specName(spec: NamedSpec): string {
 export function specConfig(spec: NamedSpec): Record<string, unknown> {
   return typeof spec === 'string' ? {} : (spec.config ?? {});
 }
+
+/** Config fields every layer with a kernel and a bias shares (Dense, Conv2d and their variants). */
+export const weightedLayerFields = {
+  /** An activation name or { name, config }; none means linear. */
+  activation: namedSpec.nullable().optional(),
+  useBias: z.boolean().default(true),
+  /** Default: by activation (heNormal for ReLU-family, lecunNormal for scaledTanh/maxout, xavierUniform otherwise). */
+  kernelInitializer: namedSpec.optional(),
+  biasInitializer: namedSpec.default('zeros'),
+  seed: z.number().int().optional(),
+  label: z.string().optional(),
+};
