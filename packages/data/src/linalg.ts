@@ -17,6 +17,17 @@ export function columnMeans(x: Float32Array, n: number, d: number): Float64Array
   return mean;
 }
 
+/** Rows start … start+rows−1 of the n×d matrix x, minus `shift`, written into (a prefix of) buf. */
+function centeredRows(x: Float32Array, start: number, rows: number, d: number, shift: ArrayLike<number>, buf: Float32Array): Float32Array {
+  const chunk = rows * d === buf.length ? buf : buf.subarray(0, rows * d);
+  for (let i = 0; i < rows; i++) {
+    const src = (start + i) * d;
+    const dst = i * d;
+    for (let j = 0; j < d; j++) chunk[dst + j] = x[src + j] - shift[j];
+  }
+  return chunk;
+}
+
 /**
  * The biased covariance (1/n) of an n×d row-major matrix around `mean`, as a d×d float64
  * matrix. Rows are centered in float32 and multiplied on core's GEMM chunk by chunk
@@ -28,12 +39,7 @@ export function covariance(x: Float32Array, n: number, d: number, mean: Float64A
   const buf = new Float32Array(Math.min(n, CHUNK_ROWS) * d);
   for (let start = 0; start < n; start += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, n - start);
-    const chunk = rows * d === buf.length ? buf : buf.subarray(0, rows * d);
-    for (let i = 0; i < rows; i++) {
-      const src = (start + i) * d;
-      const dst = i * d;
-      for (let j = 0; j < d; j++) chunk[dst + j] = x[src + j] - mean[j];
-    }
+    const chunk = centeredRows(x, start, rows, d, mean, buf);
     const part = scope(() => {
       const xc = tensor(chunk, [rows, d]);
       return matmul(xc, xc, { transposeA: true }).data();
@@ -64,12 +70,7 @@ export function centeredProduct(x: Float32Array, n: number, d: number, shift: Fl
     const wt = tensor(w, [d, k]);
     for (let start = 0; start < n; start += CHUNK_ROWS) {
       const rows = Math.min(CHUNK_ROWS, n - start);
-      const chunk = rows * d === buf.length ? buf : buf.subarray(0, rows * d);
-      for (let i = 0; i < rows; i++) {
-        const src = (start + i) * d;
-        const dst = i * d;
-        for (let j = 0; j < d; j++) chunk[dst + j] = x[src + j] - shift[j];
-      }
+      const chunk = centeredRows(x, start, rows, d, shift, buf);
       scope(() => out.set(matmul(tensor(chunk, [rows, d]), wt).view(), start * k));
     }
   });
