@@ -8,7 +8,7 @@
 // one or more back-to-back calls; `value` is the median run, `min`/`max` the slowest and
 // fastest. TF.js runs `tf.matMul(a, b, transposeA, transposeB)` + `dataSync()` on tensors
 // already in its memory; minibatch runs `gemm` on matrices already in its memory.
-import { createEngine } from '@minibatch/core';
+import { createEngine, hardwareThreads, matmul, tensor, useEngine } from '@minibatch/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
@@ -137,4 +137,24 @@ if (!json) {
   console.log(widths.map((w) => '─'.repeat(w)).join('   '));
   for (const l of lines) console.log(fmt(l));
   console.log(`\nratio = minibatch / tfjs-wasm (medians). Node ${process.versions.node}, V8 ${process.versions.v8}.`);
+}
+
+// Thread scaling: the same 1024³ product through `matmul` (which splits it over the
+// engine's worker pool) in an engine of 1 thread and one of every core.
+const SCALE = 1024;
+const counts = [...new Set([1, hardwareThreads()])];
+const scaling = [];
+for (const threads of counts) {
+  const e = await createEngine({ threads });
+  useEngine(e);
+  const a = tensor(A.subarray(0, SCALE * SCALE), [SCALE, SCALE]), b = tensor(B.subarray(0, SCALE * SCALE), [SCALE, SCALE]);
+  scaling.push(record(`NN-${SCALE}`, `minibatch-${threads}t`, measure(() => matmul(a, b).dispose(), 2 * SCALE ** 3)));
+  scaling.at(-1).build = e.build;
+  e.close();
+}
+if (!json) {
+  console.log(`\nthread scaling, NN-${SCALE} through matmul — GFLOP/s, median [min–max]`);
+  for (const r of scaling) {
+    console.log(`${r.system.padEnd(14)} ${r.build.padEnd(13)} ${r.value.toFixed(1)} [${r.min.toFixed(1)}–${r.max.toFixed(1)}]   ${(r.value / scaling[0].value).toFixed(2)}×`);
+  }
 }

@@ -30,7 +30,8 @@
 //     need 16–17 and V8 spills an accumulator every k step (the store-forward latency then
 //     sits on the add chain: 20 GFLOP/s instead of 33); 4×8 fits but spends more of each
 //     loop iteration on loads and loop overhead; 3×12 measures the same as 5×8.
-//     Wasm SIMD has no fused multiply-add outside relaxed-simd, so each step is mul + add.
+//     Wasm SIMD has no fused multiply-add outside relaxed-simd: the SIMD build does mul + add,
+//     the relaxed-SIMD build one f32x4.relaxed_madd (an FMA where the CPU has one).
 //   A is packed pre-broadcast: every element of op(A) is stored as an f32x4 splat. The
 //     kernel then loads A with v128.load at a constant offset, which V8 folds into the
 //     addressing mode, where v128.load32_splat with an offset costs an extra lea per row
@@ -48,6 +49,8 @@ const NR: i32 = ASC_FEATURE_SIMD ? 8 : 4;
 const KC: i32 = 256;
 const MC: i32 = ASC_FEATURE_SIMD ? 60 : 128; // a multiple of MR
 const NC: i32 = 1024; // a multiple of NR
+/** Widest C that the narrow path takes (see narrow()). */
+const NARROW_N: i32 = 16;
 /** Widest C for which computing Cᵀ pays (see gemm()). */
 const SWAP_MAX_N: i32 = 64;
 /** Shortest k for which it pays: each tile is written out transposed once per k block. */
@@ -81,7 +84,9 @@ export function gemm(
   // multiply-adds each — cost more than the arithmetic. Then compute Cᵀ = op(B)ᵀ·op(A)ᵀ
   // instead: the narrow operand becomes the small broadcast block, the tall one is packed
   // plainly once, and tiles are written out transposed (measured on the MNIST CNN's convs).
-  if (n <= SWAP_MAX_N && m >= 4 * n && k >= SWAP_MIN_K) {
+  if (ASC_FEATURE_SIMD && n <= NARROW_N) {
+    narrow(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch);
+  } else if (n <= SWAP_MAX_N && m >= 4 * n && k >= SWAP_MIN_K) {
     blocked(transB ^ 1, transA ^ 1, n, m, k, b, ldb, a, lda, c, ldc, accumulate, scratch, true);
   } else {
     blocked(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch, false);
@@ -140,11 +145,154 @@ function blocked(
               kernel(kc, pa, pb, cij, ldc, add);
             } else {
               kernel(kc, pa, pb, tile, NR, false);
-              copyTile(tile, cij, ldc, mr, nr, add);
+              copyRect(tile, NR, cij, ldc, mr, nr, add);
             }
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * C with at most NARROW_N columns (convolutions with few filters, their filter gradients, a
+ * classifier's last layer). Only B is packed — per KC block, kc rows of W = 8 or 16 floats,
+ * small enough for L1 — and A is read where it lies, one broadcast per element: a packed
+ * A block would cost 4 floats written per element for only n multiply-adds each. Row
+ * blocks of R = 5 (W = 8) or 2 (W = 16) rows keep 10 or 8 accumulators in registers.
+ * Every element is summed exactly as in blocked() — from zero over each KC block in k
+ * order, then added to C — so the result does not depend on the path or on how a caller
+ * splits C into parts.
+ */
+function narrow(
+  transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, scratch: usize,
+): void {
+  const rsA = transA != 0 ? 1 : lda;
+  const ksA = transA != 0 ? lda : 1;
+  const rsB = transB != 0 ? ldb : 1;
+  const ksB = transB != 0 ? 1 : ldb;
+  const W = n <= 8 ? 8 : 16;
+  const R = W == 8 ? 5 : 2;
+  const packedB = scratch;
+  const tile = scratch + (<usize>(KC * 16) << 2);
+  const rowBytes = <usize>rsA << 2;
+  const stepBytes = <usize>ksA << 2;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const add = pc > 0 || accumulate != 0;
+    packStrip(b + (<usize>pc * ksB << 2), rsB, ksB, n, W, kc, packedB);
+    for (let i = 0; i < m; i += R) {
+      const mr = min(R, m - i);
+      const a0 = a + ((<usize>i * rsA + <usize>pc * ksA) << 2);
+      // Rows past m read row 0 again (never out of bounds); their sums are not stored.
+      const full = mr == R && n == W;
+      const dst = full ? c + ((<usize>i * ldc) << 2) : tile;
+      const ld = full ? ldc : W;
+      const keep = full && add;
+      if (W == 8) {
+        narrow8(kc, a0, mr > 1 ? a0 + rowBytes : a0, mr > 2 ? a0 + 2 * rowBytes : a0, mr > 3 ? a0 + 3 * rowBytes : a0,
+          mr > 4 ? a0 + 4 * rowBytes : a0, stepBytes, packedB, dst, ld, keep);
+      } else {
+        narrow16(kc, a0, mr > 1 ? a0 + rowBytes : a0, stepBytes, packedB, dst, ld, keep);
+      }
+      if (!full) copyRect(tile, W, c + ((<usize>i * ldc) << 2), ldc, mr, n, add);
+    }
+  }
+}
+
+/** C rows 0–4 (row stride ld) = (add ? C : 0) + rows a0…a4 of A (step bytes apart along k) · packed B [kc][8]. */
+function narrow8(kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize,
+  pb: usize, c: usize, ld: i32, add: bool): void {
+  const zero = f32x4.splat(0);
+  let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero;
+  let c21 = zero, c30 = zero, c31 = zero, c40 = zero, c41 = zero;
+  const pbEnd = pb + (<usize>kc << 5);
+  while (pb < pbEnd) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(a0);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(a1);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(a2);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(a3);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    x = v128.load32_splat(a4);
+    c40 = madd(x, b0, c40);
+    c41 = madd(x, b1, c41);
+    a0 += step;
+    a1 += step;
+    a2 += step;
+    a3 += step;
+    a4 += step;
+    pb += 32;
+  }
+  const l = <usize>ld << 2;
+  storeRow(c, c00, c01, add);
+  storeRow(c + l, c10, c11, add);
+  storeRow(c + 2 * l, c20, c21, add);
+  storeRow(c + 3 * l, c30, c31, add);
+  storeRow(c + 4 * l, c40, c41, add);
+}
+
+/** C rows 0–1 (row stride ld) = (add ? C : 0) + rows a0, a1 of A · packed B [kc][16]. */
+function narrow16(kc: i32, a0: usize, a1: usize, step: usize, pb: usize, c: usize, ld: i32, add: bool): void {
+  const zero = f32x4.splat(0);
+  let c00 = zero, c01 = zero, c02 = zero, c03 = zero;
+  let c10 = zero, c11 = zero, c12 = zero, c13 = zero;
+  const pbEnd = pb + (<usize>kc << 6);
+  while (pb < pbEnd) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const b2 = v128.load(pb, 32);
+    const b3 = v128.load(pb, 48);
+    let x = v128.load32_splat(a0);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    c02 = madd(x, b2, c02);
+    c03 = madd(x, b3, c03);
+    x = v128.load32_splat(a1);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    c12 = madd(x, b2, c12);
+    c13 = madd(x, b3, c13);
+    a0 += step;
+    a1 += step;
+    pb += 64;
+  }
+  const l = <usize>ld << 2;
+  storeRow(c, c00, c01, add);
+  storeRow(c + 32, c02, c03, add);
+  storeRow(c + l, c10, c11, add);
+  storeRow(c + l + 32, c12, c13, add);
+}
+
+/** Stores (or adds) 8 floats at p. */
+@inline function storeRow(p: usize, x: v128, y: v128, add: bool): void {
+  if (add) {
+    v128.store(p, f32x4.add(v128.load(p), x));
+    v128.store(p, f32x4.add(v128.load(p, 16), y), 16);
+  } else {
+    v128.store(p, x);
+    v128.store(p, y, 16);
+  }
+}
+
+/** Writes (or adds) the rows×cols corner of a buffer with row stride lds to C. */
+function copyRect(src: usize, lds: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  for (let i = 0; i < rows; i++) {
+    const s = src + (<usize>(i * lds) << 2);
+    const d = c + ((<usize>i * ldc) << 2);
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      store<f32>(d + o, add ? load<f32>(d + o) + load<f32>(s + o) : load<f32>(s + o));
     }
   }
 }
@@ -157,22 +305,6 @@ function copyTileTransposed(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, a
       const v = load<f32>(tile + (<usize>(i * NR + j) << 2));
       const o = <usize>i << 2;
       store<f32>(dst + o, add ? load<f32>(dst + o) + v : v);
-    }
-  }
-}
-
-/** Writes (or adds) the valid mr×nr corner of the edge tile to C. */
-function copyTile(tile: usize, c: usize, ldc: i32, mr: i32, nr: i32, add: bool): void {
-  for (let i = 0; i < mr; i++) {
-    const src = tile + (<usize>(i * NR) << 2);
-    const dst = c + ((<usize>i * ldc) << 2);
-    if (add) {
-      for (let j = 0; j < nr; j++) {
-        const o = <usize>j << 2;
-        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
-      }
-    } else {
-      for (let j = 0; j < nr; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
     }
   }
 }
@@ -334,6 +466,11 @@ function packStripA(src: usize, rs: i32, ks: i32, rows: i32, kc: i32, dst: usize
  * (by hand or as a do-while) makes V8 hoist the next step's loads above this step's
  * arithmetic, run out of registers and spill (measured 24 vs 32 GFLOP/s).
  */
+/** a·b + c per lane: one fused multiply-add in the relaxed-SIMD build, mul + add otherwise. */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, c) : f32x4.add(c, f32x4.mul(a, b));
+}
+
 function kernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): void {
   const ld = <usize>ldc << 2;
   if (ASC_FEATURE_SIMD) {
@@ -345,20 +482,20 @@ function kernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, add: bool): v
       const b0 = v128.load(pb);
       const b1 = v128.load(pb, 16);
       let a = v128.load(pa); // A row 0, already broadcast
-      c00 = f32x4.add(c00, f32x4.mul(a, b0));
-      c01 = f32x4.add(c01, f32x4.mul(a, b1));
+      c00 = madd(a, b0, c00);
+      c01 = madd(a, b1, c01);
       a = v128.load(pa, 16);
-      c10 = f32x4.add(c10, f32x4.mul(a, b0));
-      c11 = f32x4.add(c11, f32x4.mul(a, b1));
+      c10 = madd(a, b0, c10);
+      c11 = madd(a, b1, c11);
       a = v128.load(pa, 32);
-      c20 = f32x4.add(c20, f32x4.mul(a, b0));
-      c21 = f32x4.add(c21, f32x4.mul(a, b1));
+      c20 = madd(a, b0, c20);
+      c21 = madd(a, b1, c21);
       a = v128.load(pa, 48);
-      c30 = f32x4.add(c30, f32x4.mul(a, b0));
-      c31 = f32x4.add(c31, f32x4.mul(a, b1));
+      c30 = madd(a, b0, c30);
+      c31 = madd(a, b1, c31);
       a = v128.load(pa, 64);
-      c40 = f32x4.add(c40, f32x4.mul(a, b0));
-      c41 = f32x4.add(c41, f32x4.mul(a, b1));
+      c40 = madd(a, b0, c40);
+      c41 = madd(a, b1, c41);
       pa += 80; // MR broadcast elements per step
       pb += 32;
     }

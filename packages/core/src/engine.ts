@@ -3,12 +3,25 @@
 // the same sizes every time, so after the first step every allocation is a reuse and the
 // heap stays flat (see test/memory.test.ts).
 import type { Kernels } from './kernels.js';
+import { Pool, controlBytes, hardwareThreads, threadsSupported, type KernelName, type Part } from './pool.js';
 
-export type Build = 'simd' | 'scalar';
+/**
+ * The kernel builds, fastest first: 'relaxed-simd' fuses each GEMM multiply-add (Chrome
+ * 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd), 'simd' is WebAssembly
+ * SIMD (every current engine), 'scalar' the fallback without SIMD.
+ */
+export type Build = 'relaxed-simd' | 'simd' | 'scalar';
+const BUILDS: readonly Build[] = ['relaxed-simd', 'simd', 'scalar'];
 
 export interface InitOptions {
-  /** Which kernel build to load. 'auto' (default) picks SIMD when the engine validates it. */
+  /** Which kernel build to load. 'auto' (default) picks the fastest one this engine validates. */
   build?: Build | 'auto';
+  /**
+   * Threads that run the big kernels (GEMM, convolution): the calling thread plus a pool of
+   * workers over one shared memory. 'auto' (default): one per core where shared memory is
+   * available (Node; a cross-origin-isolated page), else 1. Results do not depend on it.
+   */
+  threads?: number | 'auto';
 }
 
 export interface MemoryStats {
@@ -26,16 +39,27 @@ const PAGE = 65536;
 const ALIGN = 64;
 const ARGS_INTS = 256;
 
-// A tiny module that uses one v128 instruction: validates only where SIMD is supported.
-// (module (func (result v128) (v128.const i32x4 0 0 0 0)))
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
-]);
+/** A module of one function with the given body (no locals) returning a v128: validates only where its instructions do. */
+function probe(body: readonly number[]): Uint8Array<ArrayBuffer> {
+  const code = [0, ...body, 11];
+  return new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+    10, code.length + 2, 1, code.length, ...code,
+  ]);
+}
+const V128_ZERO = [253, 12, ...new Array<number>(16).fill(0)];
+// (v128.const 0) and (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))
+const SIMD_PROBE = probe(V128_ZERO);
+const RELAXED_PROBE = probe([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 253, 133, 2]);
 
 /** True when this JavaScript engine runs WebAssembly SIMD (f32x4). */
 export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
+}
+
+function supported(build: Build): boolean {
+  if (build === 'relaxed-simd') return WebAssembly.validate(RELAXED_PROBE);
+  return build === 'scalar' || simdSupported();
 }
 
 /** Rounds a request up to its size class: 64-byte steps up to 1 KiB, then 1/8 of a power of two. */
@@ -60,9 +84,12 @@ export class Engine {
   private scratchPtr = 0;
   private scratchBytes = 0;
   private readonly argsPtr: number;
+  private readonly pool: Pool | null = null;
 
-  constructor(build: Build, module: WebAssembly.Module, memory = new WebAssembly.Memory({ initial: 64, maximum: 65536 })) {
+  /** `threads` > 1 needs `module` built for shared memory (see createEngine). */
+  constructor(build: Build, module: WebAssembly.Module, threads = 1) {
     this.build = build;
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: threads > 1 });
     this.memory = memory;
     const instance = new WebAssembly.Instance(module, {
       env: {
@@ -79,6 +106,35 @@ export class Engine {
     this.f32View = new Float32Array(this.buffer);
     this.i32View = new Int32Array(this.buffer);
     this.argsPtr = this.alloc(ARGS_INTS * 4);
+    if (threads > 1) this.pool = new Pool(module, memory, this.alloc(controlBytes(threads - 1)), threads - 1, this.kernels);
+  }
+
+  /** Threads that run the big kernels (1 when there is no pool). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * Runs `kernel` once per part, the parts on the pool's threads at once; parts must write
+   * disjoint memory. Without a pool, one after another on this thread.
+   */
+  parallel(kernel: KernelName, parts: readonly Part[]): void {
+    if (this.pool !== null) {
+      this.pool.run(kernel, parts);
+      return;
+    }
+    const fn = this.kernels[kernel] as (...a: number[]) => unknown;
+    for (const p of parts) fn(...p);
+  }
+
+  /** Resolves when every worker has started (until then their parts run on this thread). */
+  async ready(): Promise<void> {
+    await this.pool?.ready();
+  }
+
+  /** Stops the worker threads; the engine keeps working on the calling thread alone. */
+  close(): void {
+    this.pool?.close();
   }
 
   /**
@@ -176,11 +232,19 @@ export class Engine {
   }
 }
 
-function wasmUrl(build: Build): URL {
-  // Written out per build so bundlers see both literal URLs and emit the files.
-  return build === 'simd'
-    ? new URL('../build/core-simd.wasm', import.meta.url)
-    : new URL('../build/core-scalar.wasm', import.meta.url);
+function wasmUrl(build: Build, shared: boolean): URL {
+  // Written out per file so bundlers see every literal URL and emit the files. The '-mt'
+  // builds declare their memory shared, as threads need; the others run where shared
+  // memory is not allowed (a page that is not cross-origin isolated).
+  if (build === 'relaxed-simd') {
+    return shared
+      ? new URL('../build/core-relaxed-simd-mt.wasm', import.meta.url)
+      : new URL('../build/core-relaxed-simd.wasm', import.meta.url);
+  }
+  if (build === 'simd') {
+    return shared ? new URL('../build/core-simd-mt.wasm', import.meta.url) : new URL('../build/core-simd.wasm', import.meta.url);
+  }
+  return new URL('../build/core-scalar.wasm', import.meta.url);
 }
 
 interface NodeFs {
@@ -193,20 +257,38 @@ function nodeFs(): NodeFs | undefined {
 }
 
 function resolveBuild(build: Build | 'auto' | undefined): Build {
-  if (build === undefined || build === 'auto') return simdSupported() ? 'simd' : 'scalar';
-  if (build !== 'simd' && build !== 'scalar') {
-    throw new TypeError(`init: unknown build '${String(build)}' — expected 'simd', 'scalar' or 'auto'`);
+  if (build === undefined || build === 'auto') return BUILDS.find(supported)!;
+  if (!BUILDS.includes(build)) {
+    throw new TypeError(`init: unknown build '${String(build)}' — expected ${BUILDS.map((b) => `'${b}'`).join(', ')} or 'auto'`);
   }
-  if (build === 'simd' && !simdSupported()) {
-    throw new Error("init: the 'simd' build was asked for, but this JavaScript engine has no WebAssembly SIMD; use build 'auto' or 'scalar'");
+  if (!supported(build)) {
+    throw new Error(`init: the '${build}' build was asked for, but this JavaScript engine does not run it; use build 'auto' (it picks '${BUILDS.find(supported)}' here)`);
   }
   return build;
 }
 
-/** Compiles and instantiates a fresh engine (its own memory) without making it current. */
+function resolveThreads(threads: number | 'auto' | undefined, build: Build): number {
+  const possible = threadsSupported() && build !== 'scalar';
+  if (threads === undefined || threads === 'auto') return possible ? Math.min(hardwareThreads(), 16) : 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new TypeError(`init: threads must be an integer from 1 to 64 or 'auto', got ${String(threads)}`);
+  }
+  if (threads > 1 && !possible) {
+    throw new Error(
+      build === 'scalar'
+        ? `init: threads: ${threads} needs a SIMD build; the scalar build runs on one thread`
+        : `init: threads: ${threads} needs shared memory, which this page does not have: serve it cross-origin isolated ` +
+          `(headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp) or use threads: 1`,
+    );
+  }
+  return threads;
+}
+
+/** Compiles and instantiates a fresh engine (its own memory and threads) without making it current. */
 export async function createEngine(options: InitOptions = {}): Promise<Engine> {
   const build = resolveBuild(options.build);
-  const url = wasmUrl(build);
+  const threads = resolveThreads(options.threads, build);
+  const url = wasmUrl(build, threads > 1);
   const fs = nodeFs();
   let module: WebAssembly.Module;
   if (fs !== undefined && url.protocol === 'file:') {
@@ -216,18 +298,21 @@ export async function createEngine(options: InitOptions = {}): Promise<Engine> {
     if (!response.ok) throw new Error(`minibatch: could not load ${url.href}: HTTP ${response.status}`);
     module = await WebAssembly.compileStreaming(response);
   }
-  return new Engine(build, module);
+  const e = new Engine(build, module, threads);
+  await e.ready();
+  return e;
 }
 
-/** Synchronous engine creation, possible in Node where the file can be read at once. */
+/** Synchronous engine creation, possible in Node where the file can be read at once (workers join as they start). */
 function createEngineSync(): Engine {
   const build = resolveBuild('auto');
+  const threads = resolveThreads('auto', build);
   const fs = nodeFs();
-  const url = wasmUrl(build);
+  const url = wasmUrl(build, threads > 1);
   if (fs === undefined || url.protocol !== 'file:') {
     throw new Error('minibatch: the tensor core is not loaded yet — call `await init()` once before using tensors');
   }
-  return new Engine(build, new WebAssembly.Module(fs.readFileSync(url) as Uint8Array<ArrayBuffer>));
+  return new Engine(build, new WebAssembly.Module(fs.readFileSync(url) as Uint8Array<ArrayBuffer>), threads);
 }
 
 let current: Engine | null = null;
@@ -239,14 +324,19 @@ let current: Engine | null = null;
  * @example
  * await init();                     // SIMD where available, else scalar
  * await init({ build: 'scalar' });   // force the fallback
+ * await init({ threads: 1 });        // no worker threads
  */
 export async function init(options: InitOptions = {}): Promise<Engine> {
   const wanted = resolveBuild(options.build);
-  if (current !== null && current.build === wanted) return current;
+  const threads = resolveThreads(options.threads, wanted);
+  if (current !== null && current.build === wanted && current.threads === threads) return current;
   if (current !== null) {
-    throw new Error(`init: the '${current.build}' build is already loaded; create a separate engine with createEngine() to compare builds`);
+    throw new Error(
+      `init: the core is already loaded (build '${current.build}', ${current.threads} thread(s)); call init() before ` +
+        'the first tensor, or create a separate engine with createEngine() to compare',
+    );
   }
-  current = await createEngine({ build: wanted });
+  current = await createEngine({ build: wanted, threads });
   return current;
 }
 
@@ -256,8 +346,11 @@ export function engine(): Engine {
   return current;
 }
 
-/** Makes `e` the engine that new tensors are created in; returns the previous one. */
-export function useEngine(e: Engine): Engine | null {
+/**
+ * Makes `e` the engine that new tensors are created in; returns the previous one, which
+ * can be passed back to restore it (null: none yet, the next use loads one).
+ */
+export function useEngine(e: Engine | null): Engine | null {
   const previous = current;
   current = e;
   return previous;

@@ -186,7 +186,15 @@ describe.each(['simd', 'scalar'] as const)('gemm, %s build', (build) => {
       // n ≤ 64, m ≥ 4n, k ≥ 64 takes the transposed path; m = 1300 crosses NC there.
       check(e(), variant, { m: 1300, n: 20, k: 70, pad: 2 });
       check(e(), variant, { m: 300, n: 64, k: 257, accumulate: true });
-      check(e(), variant, { m: 263, n: 3, k: 64, pad: 1 });
+      check(e(), variant, { m: 263, n: 33, k: 64, pad: 1 });
+    });
+
+    it(`${name}: C of at most 16 columns (only B packed; row blocks of 5 and 2), across KC, with accumulate`, () => {
+      check(e(), variant, { m: 1003, n: 16, k: 600, pad: 1 });
+      check(e(), variant, { m: 27, n: 7, k: 300, pad: 2, accumulate: true });
+      check(e(), variant, { m: 3, n: 12, k: 1000, pad: 2 });
+      check(e(), variant, { m: 263, n: 3, k: 64, pad: 1, accumulate: true });
+      check(e(), variant, { m: 9, n: 8, k: 513 });
     });
   }
 

@@ -12,15 +12,44 @@ export interface MatmulOptions {
   transposeB?: boolean;
 }
 
-/** Runs the GEMM kernel: c (m×n) = op(a)·op(b), a and b given by byte offsets. */
+/** Multiply-adds below which a GEMM stays on one thread: waking a worker costs about as much. */
+const MIN_PART_MACS = 1 << 17;
+/** Part boundaries fall on multiples of the micro-kernel's tile width, so no part has a ragged strip inside. */
+const PART_ALIGN = 8;
+
+/**
+ * Runs the GEMM kernel: c (m×n) = op(a)·op(b), a and b given by element offsets. Big
+ * products are split over the engine's threads by blocks of C's columns (or rows, when C is
+ * taller than wide, so the operand every part packs again is the smaller one); each part
+ * computes its elements exactly as the whole call would.
+ */
 export function gemmRaw(c: Tensor, cOffset: number, a: Tensor, aOffset: number, b: Tensor, bOffset: number,
   m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void {
   const e = c.engine;
-  const kern = e.kernels;
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
-  kern.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.ptr + aOffset * 4, lda, b.ptr + bOffset * 4, ldb,
-    c.ptr + cOffset * 4, n, accumulate ? 1 : 0, e.scratch(kern.gemmScratchBytes()));
+  const scratchBytes = Math.ceil(e.kernels.gemmScratchBytes() / 64) * 64;
+  const byRows = m > n;
+  const span = byRows ? m : n;
+  const count = Math.min(e.threads, Math.floor((m * n * k) / MIN_PART_MACS), Math.ceil(span / PART_ALIGN));
+  if (count <= 1) {
+    e.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.ptr + aOffset * 4, lda, b.ptr + bOffset * 4, ldb,
+      c.ptr + cOffset * 4, n, accumulate ? 1 : 0, e.scratch(scratchBytes));
+    return;
+  }
+  const scratch = e.scratch(scratchBytes * count);
+  const step = Math.ceil(span / count / PART_ALIGN) * PART_ALIGN;
+  const parts: number[][] = [];
+  for (let start = 0, p = 0; start < span; start += step, p++) {
+    const size = Math.min(step, span - start);
+    // Rows [start, start+size) of C take the same rows of op(a); columns take those of op(b).
+    const aAt = byRows ? aOffset + (transA ? start : start * lda) : aOffset;
+    const bAt = byRows ? bOffset : bOffset + (transB ? start * ldb : start);
+    const cAt = cOffset + (byRows ? start * n : start);
+    parts.push([transA ? 1 : 0, transB ? 1 : 0, byRows ? size : m, byRows ? n : size, k, a.ptr + aAt * 4, lda,
+      b.ptr + bAt * 4, ldb, c.ptr + cAt * 4, n, accumulate ? 1 : 0, scratch + p * scratchBytes]);
+  }
+  e.parallel('gemm', parts);
 }
 
 /**

@@ -1,0 +1,149 @@
+// Threads: the same work on 1 and on 2 threads gives bit-identical results (each part of a
+// split kernel computes its elements exactly as the whole call would), for products big
+// enough to be split, in every transpose variant, through convolution and its gradients,
+// and over a few training steps. The relaxed-SIMD build (fused multiply-add) agrees with
+// the SIMD build within a reordering tolerance.
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as mb from '../src/index.js';
+import { Rng, createEngine, init, useEngine, type Engine, type Tensor } from '../src/index.js';
+
+let one: Engine;
+let two: Engine;
+
+beforeAll(async () => {
+  one = await createEngine({ build: 'simd', threads: 1 });
+  two = await createEngine({ build: 'simd', threads: 2 });
+});
+afterAll(() => two.close());
+
+function normals(seed: number, n: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+/** Runs fn in engine e on the given inputs and returns the output and the inputs' gradients. */
+function run(e: Engine, shapes: number[][], fn: (...xs: Tensor[]) => Tensor): Float32Array[] {
+  const previous = useEngine(e);
+  try {
+    return mb.scope(() => {
+      const xs = shapes.map((s, i) => mb.tensor(normals(i + 1, s.reduce((a, b) => a * b, 1)), s).setRequiresGrad());
+      const y = fn(...xs);
+      y.backward(mb.tensor(normals(99, y.size), y.shape));
+      return [y.data(), ...xs.map((x) => x.grad!.data())];
+    });
+  } finally {
+    useEngine(previous);
+  }
+}
+
+function expectIdentical(shapes: number[][], fn: (...xs: Tensor[]) => Tensor): void {
+  const a = run(one, shapes, fn);
+  const b = run(two, shapes, fn);
+  expect(b.length).toBe(a.length);
+  for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
+}
+
+describe('threads', () => {
+  it('starts the pool: 2 threads where asked, 1 by request', () => {
+    expect(two.threads).toBe(2);
+    expect(one.threads).toBe(1);
+    expect(two.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(one.memory.buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it.each([
+    ['NN wide', [96, 300], [300, 500], {}],
+    ['NN tall', [700, 200], [200, 90], {}],
+    ['NT', [130, 256], [600, 256], { transposeB: true }],
+    ['TN', [256, 333], [256, 520], { transposeA: true }],
+    ['TT', [300, 200], [410, 300], { transposeA: true, transposeB: true }],
+    ['narrow C (computed as Cᵀ)', [2000, 100], [100, 16], {}],
+    ['batched', [3, 128, 200], [3, 200, 160], {}],
+  ] as const)('matmul %s: identical on 1 and 2 threads', (_name, sa, sb, options) => {
+    expectIdentical([[...sa], [...sb]], (a, b) => mb.matmul(a, b, options));
+  });
+
+  it('conv2d forward and gradients: identical on 1 and 2 threads', () => {
+    expectIdentical([[32, 28, 28, 3], [5, 5, 3, 16]], (x, w) => mb.conv2d(x, w, { padding: 'same' }));
+    expectIdentical([[16, 14, 14, 8], [3, 3, 8, 32]], (x, w) => mb.relu(mb.conv2d(x, w, { strides: 2, padding: 'valid' })));
+  });
+
+  it('a few training steps of an MLP end with identical weights', () => {
+    const train = (e: Engine): Float32Array => {
+      const previous = useEngine(e);
+      try {
+        return mb.scope(() => {
+          const w1 = mb.keep(mb.tensor(normals(1, 784 * 256), [784, 256]).mul(0.05));
+          const w2 = mb.keep(mb.tensor(normals(2, 256 * 10), [256, 10]).mul(0.05));
+          const x = mb.tensor(normals(3, 128 * 784), [128, 784]);
+          const labels = Array.from({ length: 128 }, (_, i) => i % 10);
+          for (let step = 0; step < 3; step++) {
+            mb.scope(() => {
+              w1.setRequiresGrad();
+              w2.setRequiresGrad();
+              const loss = mb.softmaxCrossEntropy(mb.matmul(mb.relu(mb.matmul(x, w1)), w2), labels);
+              loss.backward();
+              w1.assign(mb.noGrad(() => w1.sub(w1.grad!.mul(0.1))));
+              w2.assign(mb.noGrad(() => w2.sub(w2.grad!.mul(0.1))));
+            });
+          }
+          return Float32Array.from([...w1.data(), ...w2.data()]);
+        });
+      } finally {
+        useEngine(previous);
+      }
+    };
+    expect(Buffer.from(train(two).buffer).equals(Buffer.from(train(one).buffer))).toBe(true);
+  });
+
+  it('keeps working on one thread after close()', async () => {
+    const e = await createEngine({ build: 'simd', threads: 2 });
+    e.close();
+    const a = run(e, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y));
+    const b = run(one, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y));
+    expect(Buffer.from(a[0].buffer).equals(Buffer.from(b[0].buffer))).toBe(true);
+  });
+
+  it('says what to do with a thread count it cannot use', async () => {
+    await expect(createEngine({ threads: 0 })).rejects.toThrow(/threads must be an integer from 1 to 64 or 'auto', got 0/);
+    await expect(createEngine({ threads: 2.5 })).rejects.toThrow(/got 2.5/);
+    await expect(createEngine({ build: 'scalar', threads: 2 })).rejects.toThrow(/needs a SIMD build/);
+    await expect(init({ build: 'simd', threads: 1 }).then(() => init({ build: 'simd', threads: 2 }))).rejects.toThrow(
+      /already loaded \(build 'simd', 1 thread\(s\)\); call init\(\) before the first tensor/,
+    );
+  });
+});
+
+describe('relaxed-SIMD build', () => {
+  // Node 20 runs relaxed SIMD only behind a flag, so the comparison runs in a child process
+  // with it (on the built dist/, which `pnpm test` builds first).
+  it('agrees with the SIMD build within a reordering tolerance, on 1 and 2 threads', () => {
+    const script = `
+      import * as mb from '${new URL('../dist/index.js', import.meta.url).href}';
+      const shapes = [[300, 500], [500, 200]];
+      const out = {};
+      for (const [build, threads] of [['simd', 1], ['relaxed-simd', 1], ['relaxed-simd', 2]]) {
+        const e = await mb.createEngine({ build, threads });
+        mb.useEngine(e);
+        const xs = shapes.map((s, i) => { const r = new mb.Rng(i + 1); return mb.tensor(Float32Array.from({ length: s[0] * s[1] }, () => r.normal()), s); });
+        const conv = mb.conv2d(mb.reshape(mb.slice(xs[0], [0, 0], [30, 500]), [6, 10, 10, 25]), mb.reshape(mb.slice(xs[1], [0, 0], [6, 200]), [3, 1, 25, 16]), { padding: 'same' });
+        out[build + threads] = { mm: Array.from(mb.matmul(xs[0], xs[1]).data()), conv: Array.from(conv.data()) };
+        e.close();
+      }
+      process.stdout.write(JSON.stringify(out));
+    `;
+    const child = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(child.stderr).toBe('');
+    const out = JSON.parse(child.stdout) as Record<string, { mm: number[]; conv: number[] }>;
+    for (const key of ['mm', 'conv'] as const) {
+      const ref = out.simd1[key];
+      const scale = Math.max(...ref.map(Math.abs));
+      const relaxed = out['relaxed-simd1'][key];
+      // k ≤ 500 terms of unit scale: an FMA skips one rounding per term, a difference of about k·2⁻²⁴·Σ|terms|.
+      for (let i = 0; i < ref.length; i++) expect(Math.abs(relaxed[i] - ref[i])).toBeLessThanOrEqual(1e-5 * scale);
+      expect(relaxed.some((v, i) => v !== ref[i])).toBe(true); // really a different (fused) kernel
+      expect(out['relaxed-simd2'][key]).toEqual(relaxed);
+    }
+  });
+});
