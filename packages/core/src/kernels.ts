@@ -48,7 +48,7 @@ export interface Kernels {
   col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
   maxPool(x: number, out: number, argmax: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
-    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, base: number): void;
   maxPoolGrad(g: number, argmax: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
   avgPool(x: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;

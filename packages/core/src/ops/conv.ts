@@ -2,8 +2,26 @@
 // Convolution = im2col + GEMM; its gradients are the two other GEMM products:
 //   dW = colsᵀ · g        (TN)        dcols = g · Wᵀ  (NT), then col2im → dx.
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import type { Engine } from '../engine.js';
 import { Tensor, empty, record } from '../tensor.js';
 import { gemmRaw } from './matmul.js';
+
+/** Floats an image kernel part should at least touch: below that, waking a worker costs more. */
+const MIN_PART_FLOATS = 1 << 16;
+
+/**
+ * Runs an image kernel over the batch in parts of whole images, one per thread: `part`
+ * gives the arguments for `count` images from image `first`. Images are independent, so
+ * the parts write disjoint memory and compute what one call would.
+ */
+function byImages(e: Engine, kernel: 'im2col' | 'col2im' | 'maxPool', n: number, floatsPerImage: number,
+  part: (first: number, count: number) => number[]): void {
+  const count = Math.max(1, Math.min(e.threads, n, Math.floor((n * floatsPerImage) / MIN_PART_FLOATS)));
+  const step = Math.ceil(n / count);
+  const parts: number[][] = [];
+  for (let first = 0; first < n; first += step) parts.push(part(first, Math.min(step, n - first)));
+  e.parallel(kernel, parts);
+}
 
 /** 'valid', 'same' (TF rules), one number for every side, or [[top, bottom], [left, right]]. */
 export type Padding = 'valid' | 'same' | number | readonly [readonly [number, number], readonly [number, number]];
@@ -106,13 +124,16 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
   const { oh, ow } = geo;
   const rows = n * oh * ow;
   const depth = kh * kw * c;
-  const args = [n, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw] as const;
+  const args = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw] as const;
+  const imageFloats = h * w * c;
+  const colFloats = oh * ow * depth; // one image's rows of the column matrix
   // A 1×1, stride-1, unpadded convolution needs no im2col: x already is the column matrix.
   const direct = kh === 1 && kw === 1 && geo.sh === 1 && geo.sw === 1 && geo.pt === 0 && geo.pl === 0 && oh === h && ow === w;
   let cols = x;
   if (!direct) {
     cols = empty([rows, depth]);
-    cols.engine.kernels.im2col(x.ptr, cols.ptr, ...args);
+    byImages(cols.engine, 'im2col', n, colFloats, (first, count) =>
+      [x.ptr + first * imageFloats * 4, cols.ptr + first * colFloats * 4, count, ...args]);
   }
   const out = empty([n, oh, ow, co]);
   if (out.size > 0 && depth > 0) gemmRaw(out, 0, cols, 0, filter, 0, rows, co, depth, false, false, false);
@@ -131,7 +152,9 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
       } else {
         const dcols = empty([rows, depth]);
         gemmRaw(dcols, 0, g, 0, filter, 0, rows, depth, co, false, true, false);
-        dx.engine.kernels.col2im(dcols.ptr, dx.ptr, ...args);
+        const dxPtr = dx.ptr;
+        byImages(dx.engine, 'col2im', n, colFloats, (first, count) =>
+          [dcols.ptr + first * colFloats * 4, dxPtr + first * imageFloats * 4, count, ...args]);
         dcols.dispose();
       }
     }
@@ -156,7 +179,10 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const { oh, ow } = geo;
   const out = empty([n, oh, ow, c]);
   const argmax = empty([n, oh, ow, c]); // i32 indices, freed with the step's scope
-  out.engine.kernels.maxPool(x.ptr, out.ptr, argmax.ptr, n, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl);
+  const inFloats = h * w * c;
+  const outFloats = oh * ow * c;
+  byImages(out.engine, 'maxPool', n, inFloats, (first, count) => [x.ptr + first * inFloats * 4, out.ptr + first * outFloats * 4,
+    argmax.ptr + first * outFloats * 4, count, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, first * inFloats]);
   record('maxPool2d', out, [x], (g) => {
     const dx = empty(x.shape);
     dx.engine.kernels.maxPoolGrad(g.ptr, argmax.ptr, dx.ptr, n, h, w, c, oh, ow);
