@@ -158,8 +158,7 @@ function blocked(
  * C with at most NARROW_N columns (convolutions with few filters, their filter gradients, a
  * classifier's last layer). Only B is packed — per KC block, kc rows of W = 8 or 16 floats,
  * small enough for L1 — and A is read where it lies, one broadcast per element: a packed
- * A block would cost 4 floats written per element for only n multiply-adds each. Row
- * blocks of R = 5 (W = 8) or 2 (W = 16) rows keep 10 or 8 accumulators in registers.
+ * A block would cost 4 floats written per element for only n multiply-adds each.
  * Every element is summed exactly as in blocked() — from zero over each KC block in k
  * order, then added to C — so the result does not depend on the path or on how a caller
  * splits C into parts.
@@ -177,62 +176,76 @@ function narrow(
   const R = W == 8 ? 5 : 2;
   const packedB = scratch;
   const tile = scratch + (<usize>(KC * 16) << 2);
-  const rowBytes = <usize>rsA << 2;
-  const stepBytes = <usize>ksA << 2;
   for (let pc = 0; pc < k; pc += KC) {
     const kc = min(KC, k - pc);
-    const add = pc > 0 || accumulate != 0;
     packStrip(b + (<usize>pc * ksB << 2), rsB, ksB, n, W, kc, packedB);
     for (let i = 0; i < m; i += R) {
-      const mr = min(R, m - i);
-      const a0 = a + ((<usize>i * rsA + <usize>pc * ksA) << 2);
-      // Rows past m read row 0 again (never out of bounds); their sums are not stored.
-      const full = mr == R && n == W;
-      const dst = full ? c + ((<usize>i * ldc) << 2) : tile;
-      const ld = full ? ldc : W;
-      const keep = full && add;
-      if (W == 8) {
-        narrow8(kc, a0, mr > 1 ? a0 + rowBytes : a0, mr > 2 ? a0 + 2 * rowBytes : a0, mr > 3 ? a0 + 3 * rowBytes : a0,
-          mr > 4 ? a0 + 4 * rowBytes : a0, stepBytes, packedB, dst, ld, keep);
-      } else {
-        narrow16(kc, a0, mr > 1 ? a0 + rowBytes : a0, stepBytes, packedB, dst, ld, keep);
-      }
-      if (!full) copyRect(tile, W, c + ((<usize>i * ldc) << 2), ldc, mr, n, add);
+      narrowStrip(W, min(R, m - i), a + ((<usize>i * rsA + <usize>pc * ksA) << 2), <usize>rsA << 2, <usize>ksA << 2,
+        kc, 1, 0, packedB, <usize>W << 2, c + ((<usize>i * ldc) << 2), ldc, n, pc > 0 || accumulate != 0, tile);
     }
   }
 }
 
-/** C rows 0–4 (row stride ld) = (add ? C : 0) + rows a0…a4 of A (step bytes apart along k) · packed B [kc][8]. */
-function narrow8(kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize,
-  pb: usize, c: usize, ld: i32, add: bool): void {
+/**
+ * One strip of a narrow product, shared with the direct convolution (assembly/conv.ts):
+ * rows r < mr (≤ 5 when W = 8, ≤ 2 when W = 16) of C (row stride ldc floats, n ≤ W
+ * columns stored) = (add ? C : 0) + Σ over `segs` segments of `len` steps of
+ *   A(r) at a0 + r·rowBytes + s·segStride + p·step   ×   B row at pb + (s·len + p)·pbStep,
+ * summed from zero in that order. A GEMM strip is one segment; a convolution's output
+ * pixels are kh segments, one per kernel row. `tile` (W·5 floats) takes partial strips.
+ */
+export function narrowStrip(W: i32, mr: i32, a0: usize, rowBytes: usize, step: usize, len: i32, segs: i32,
+  segStride: usize, pb: usize, pbStep: usize, c: usize, ldc: i32, n: i32, add: bool, tile: usize): void {
+  if (!ASC_FEATURE_SIMD) return; // only SIMD builds take the narrow paths
+  // Rows past mr read row 0 again (never out of bounds); their sums are not stored.
+  const full = mr == (W == 8 ? 5 : 2) && n == W;
+  const dst = full ? c : tile;
+  const ld = full ? ldc : W;
+  const keep = full && add;
+  const a1 = mr > 1 ? a0 + rowBytes : a0;
+  if (W == 8) {
+    narrow8(a0, a1, mr > 2 ? a0 + 2 * rowBytes : a0, mr > 3 ? a0 + 3 * rowBytes : a0, mr > 4 ? a0 + 4 * rowBytes : a0,
+      step, len, segs, segStride, pb, pbStep, dst, ld, keep);
+  } else {
+    narrow16(a0, a1, step, len, segs, segStride, pb, pbStep, dst, ld, keep);
+  }
+  if (!full) copyRect(tile, W, c, ldc, mr, n, add);
+}
+
+/** narrowStrip's kernel for W = 8: five rows, 10 accumulators. */
+function narrow8(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize, len: i32, segs: i32,
+  segStride: usize, pb: usize, pbStep: usize, c: usize, ld: i32, add: bool): void {
   const zero = f32x4.splat(0);
   let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero;
   let c21 = zero, c30 = zero, c31 = zero, c40 = zero, c41 = zero;
-  const pbEnd = pb + (<usize>kc << 5);
-  while (pb < pbEnd) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    let x = v128.load32_splat(a0);
-    c00 = madd(x, b0, c00);
-    c01 = madd(x, b1, c01);
-    x = v128.load32_splat(a1);
-    c10 = madd(x, b0, c10);
-    c11 = madd(x, b1, c11);
-    x = v128.load32_splat(a2);
-    c20 = madd(x, b0, c20);
-    c21 = madd(x, b1, c21);
-    x = v128.load32_splat(a3);
-    c30 = madd(x, b0, c30);
-    c31 = madd(x, b1, c31);
-    x = v128.load32_splat(a4);
-    c40 = madd(x, b0, c40);
-    c41 = madd(x, b1, c41);
-    a0 += step;
-    a1 += step;
-    a2 += step;
-    a3 += step;
-    a4 += step;
-    pb += 32;
+  const span = <usize>len * step;
+  // One moving pointer and four fixed row offsets: the loads fold the offset into their
+  // address, where five pointers cost five adds per step and spill (measured 1.6× slower).
+  const r1 = a1 - a0, r2 = a2 - a0, r3 = a3 - a0, r4 = a4 - a0;
+  for (let s = 0; s < segs; s++) {
+    let p = a0 + <usize>s * segStride;
+    const end = p + span;
+    while (p < end) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      let x = v128.load32_splat(p);
+      c00 = madd(x, b0, c00);
+      c01 = madd(x, b1, c01);
+      x = v128.load32_splat(p + r1);
+      c10 = madd(x, b0, c10);
+      c11 = madd(x, b1, c11);
+      x = v128.load32_splat(p + r2);
+      c20 = madd(x, b0, c20);
+      c21 = madd(x, b1, c21);
+      x = v128.load32_splat(p + r3);
+      c30 = madd(x, b0, c30);
+      c31 = madd(x, b1, c31);
+      x = v128.load32_splat(p + r4);
+      c40 = madd(x, b0, c40);
+      c41 = madd(x, b1, c41);
+      p += step;
+      pb += pbStep;
+    }
   }
   const l = <usize>ld << 2;
   storeRow(c, c00, c01, add);
@@ -242,30 +255,36 @@ function narrow8(kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize,
   storeRow(c + 4 * l, c40, c41, add);
 }
 
-/** C rows 0–1 (row stride ld) = (add ? C : 0) + rows a0, a1 of A · packed B [kc][16]. */
-function narrow16(kc: i32, a0: usize, a1: usize, step: usize, pb: usize, c: usize, ld: i32, add: bool): void {
+/** narrowStrip's kernel for W = 16: two rows, 8 accumulators. */
+function narrow16(a0: usize, a1: usize, step: usize, len: i32, segs: i32, segStride: usize,
+  pb: usize, pbStep: usize, c: usize, ld: i32, add: bool): void {
   const zero = f32x4.splat(0);
   let c00 = zero, c01 = zero, c02 = zero, c03 = zero;
   let c10 = zero, c11 = zero, c12 = zero, c13 = zero;
-  const pbEnd = pb + (<usize>kc << 6);
-  while (pb < pbEnd) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    const b2 = v128.load(pb, 32);
-    const b3 = v128.load(pb, 48);
-    let x = v128.load32_splat(a0);
-    c00 = madd(x, b0, c00);
-    c01 = madd(x, b1, c01);
-    c02 = madd(x, b2, c02);
-    c03 = madd(x, b3, c03);
-    x = v128.load32_splat(a1);
-    c10 = madd(x, b0, c10);
-    c11 = madd(x, b1, c11);
-    c12 = madd(x, b2, c12);
-    c13 = madd(x, b3, c13);
-    a0 += step;
-    a1 += step;
-    pb += 64;
+  const span = <usize>len * step;
+  for (let s = 0; s < segs; s++) {
+    const o = <usize>s * segStride;
+    let p0 = a0 + o, p1 = a1 + o;
+    const end = p0 + span;
+    while (p0 < end) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      const b2 = v128.load(pb, 32);
+      const b3 = v128.load(pb, 48);
+      let x = v128.load32_splat(p0);
+      c00 = madd(x, b0, c00);
+      c01 = madd(x, b1, c01);
+      c02 = madd(x, b2, c02);
+      c03 = madd(x, b3, c03);
+      x = v128.load32_splat(p1);
+      c10 = madd(x, b0, c10);
+      c11 = madd(x, b1, c11);
+      c12 = madd(x, b2, c12);
+      c13 = madd(x, b3, c13);
+      p0 += step;
+      p1 += step;
+      pb += pbStep;
+    }
   }
   const l = <usize>ld << 2;
   storeRow(c, c00, c01, add);

@@ -7,6 +7,10 @@ export { fill, unary, unaryGrad, axpby, binary, where } from './elementwise';
 export { stridedCopy, gather, scatterAdd } from './shape';
 export { reduce, moments } from './reduce';
 export { softmax, softmaxGrad, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './softmax';
-export { im2col, col2im, maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './conv';
+export {
+  im2col, col2im, maxPool, maxPoolGrad, avgPool, avgPoolGrad,
+  convScratchBytes, conv2dForward, conv2dFilterGrad, conv2dInputGrad,
+  convDirectScratchBytes, convDirect, convDirectFilterGrad, convFlipFilter,
+} from './conv';
 export { adamUpdate, momentumUpdate, rmspropUpdate, adagradUpdate, clipByValue, dotF64 } from './optim';
 export { augWindow, augAffine, augColor, augBlur, augPatch, augNoise, augBlend } from './augment';

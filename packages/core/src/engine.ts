@@ -25,8 +25,10 @@ export interface InitOptions {
 }
 
 export interface MemoryStats {
-  /** Bytes handed out and not yet freed. */
+  /** Bytes handed out (to tensors) and not yet freed; kernel workspace is not counted. */
   liveBytes: number;
+  /** Kernel workspace (GEMM packing, convolution columns): kept and reused, grown as needed. */
+  scratchBytes: number;
   /** Number of live blocks. */
   liveBlocks: number;
   /** High-water mark of the heap (bytes from the heap base). */
@@ -196,9 +198,16 @@ export class Engine {
    */
   scratch(bytes: number): number {
     if (bytes > this.scratchBytes) {
-      if (this.scratchBytes > 0) this.free(this.scratchPtr, this.scratchBytes);
+      // Workspace is the engine's, not a tensor's: kept out of liveBytes/liveBlocks.
+      if (this.scratchBytes > 0) {
+        this.free(this.scratchPtr, this.scratchBytes);
+        this.live += this.scratchBytes;
+        this.liveBlocks++;
+      }
       this.scratchBytes = sizeClass(Math.max(bytes, 1 << 16));
       this.scratchPtr = this.alloc(this.scratchBytes);
+      this.live -= this.scratchBytes;
+      this.liveBlocks--;
     }
     return this.scratchPtr;
   }
@@ -209,6 +218,15 @@ export class Engine {
     return this.f32View.subarray(ptr >>> 2, (ptr >>> 2) + length);
   }
 
+  /**
+   * Copies `floats` floats from src to dst inside memory. (TypedArray.set between two views
+   * of one buffer first copies the source aside, at a third of the speed.)
+   */
+  copy(dst: number, src: number, floats: number): void {
+    this.refresh();
+    this.f32View.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + floats);
+  }
+
   i32(ptr: number, length: number): Int32Array {
     this.refresh();
     return this.i32View.subarray(ptr >>> 2, (ptr >>> 2) + length);
@@ -217,6 +235,7 @@ export class Engine {
   stats(): MemoryStats {
     return {
       liveBytes: this.live,
+      scratchBytes: this.scratchBytes,
       liveBlocks: this.liveBlocks,
       heapBytes: this.top - this.heapBase,
       memoryBytes: this.memory.buffer.byteLength,

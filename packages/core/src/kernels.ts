@@ -49,6 +49,22 @@ export interface Kernels {
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
   maxPool(x: number, out: number, argmax: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, base: number): void;
+  // Convolution a chunk of images at a time (im2col into scratch, then GEMM); the geometry
+  // list after n is im2col's, then co and a scratch of convScratchBytes(oh, ow, depth).
+  convScratchBytes(oh: number, ow: number, depth: number): number;
+  conv2dForward(x: number, filter: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, co: number, scratch: number): void;
+  conv2dFilterGrad(x: number, g: number, dfilter: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, co: number, group: number, scratch: number): void;
+  conv2dInputGrad(g: number, filter: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, co: number, scratch: number): void;
+  // Direct convolution (SIMD builds; dilation 1, co % 8 == 0), no column matrix.
+  convDirectScratchBytes(oh: number, ow: number, sh: number, sw: number, kh: number, kw: number, c: number): number;
+  convDirect(x: number, filter: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, co: number, scratch: number): void;
+  convDirectFilterGrad(x: number, g: number, dfilter: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, co: number, group: number, scratch: number): void;
+  convFlipFilter(filter: number, out: number, kh: number, kw: number, c: number, co: number): void;
   maxPoolGrad(g: number, argmax: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
   avgPool(x: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
@@ -80,6 +96,8 @@ export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   'heapBase', 'gemm', 'gemmScratchBytes', 'fill', 'unary', 'unaryGrad', 'binary', 'where', 'axpby',
   'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'softmax', 'softmaxGrad',
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
+  'convScratchBytes', 'conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad',
+  'convDirectScratchBytes', 'convDirect', 'convDirectFilterGrad', 'convFlipFilter',
   'avgPool', 'avgPoolGrad',
   'adamUpdate', 'momentumUpdate', 'rmspropUpdate', 'adagradUpdate', 'clipByValue', 'dotF64',
   'augWindow', 'augAffine', 'augColor', 'augBlur', 'augPatch', 'augNoise', 'augBlend',

@@ -225,7 +225,8 @@ export class Tensor {
     if (!sameShape(source.shape, this.shape)) {
       throw new ShapeError(`assign: source shape ${fmtShape(source.shape)} does not match ${fmtShape(this.shape)}`);
     }
-    if (source !== this) this.engine.f32(this.ptr, this.size).set(source.engine.f32(source.ptr, source.size));
+    if (source.engine === this.engine) this.engine.copy(this.ptr, source.ptr, this.size);
+    else this.engine.f32(this.ptr, this.size).set(source.engine.f32(source.ptr, source.size));
     return this;
   }
 
@@ -391,7 +392,7 @@ function addInto(dst: Tensor, src: Tensor): Tensor {
 
 function copyOf(t: Tensor): Tensor {
   const out = empty(t.shape);
-  out.engine.f32(out.ptr, out.size).set(t.engine.f32(t.ptr, t.size));
+  out.engine.copy(out.ptr, t.ptr, t.size);
   return out;
 }
 

@@ -162,6 +162,10 @@ describe('gradcheck: convolution', () => {
     { x: [1, 6, 5, 2], f: [2, 2, 2, 3], o: { padding: [[1, 0], [2, 1]] as const, strides: [2, 1] as const } },
     { x: [2, 4, 4, 3], f: [1, 1, 3, 2], o: {} },
     { x: [1, 8, 8, 1], f: [3, 3, 1, 2], o: { strides: 3, padding: 1 } },
+    // the direct kernels: 8 and 16+8 output channels, the input gradient direct at stride 1
+    { x: [2, 5, 6, 8], f: [3, 3, 8, 8], o: { padding: 'same' as const } },
+    { x: [1, 5, 5, 8], f: [2, 3, 8, 24], o: { padding: [[1, 0], [0, 2]] as const } },
+    { x: [1, 7, 7, 2], f: [3, 3, 2, 8], o: { padding: 'same' as const, strides: 2 } },
   ];
   for (const { x, f, o } of cases) {
     it(`x [${x}] filter [${f}] ${JSON.stringify(o)}`, () => {

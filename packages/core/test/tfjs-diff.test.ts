@@ -361,6 +361,15 @@ describe('conv2d vs tf.conv2d (forward, d/dx, d/dfilter)', () => {
     { x: [2, 9, 8, 2], f: [3, 2, 2, 3], strides: [2, 1], padding: [[0, 1], [1, 1]], dil: [1, 2] },
     { x: [1, 8, 7, 3], f: [2, 2, 3, 4], strides: [3, 3], padding: 'same', dil: [1, 1] }, // stride > kernel
     { x: [2, 8, 8, 2], f: [1, 1, 2, 3], strides: [3, 3], padding: 'same', dil: [1, 1] }, // 'same' needs no padding
+    // Direct kernels (output channels a multiple of 8, up to 32; input gradient direct when
+    // the input channels are too, at stride 1): 8-wide, 16-wide and 16+8 channel blocks,
+    // pixel rows that end in a partial strip, strides and asymmetric padding.
+    { x: [3, 9, 7, 1], f: [5, 5, 1, 8], strides: [1, 1], padding: 'same', dil: [1, 1] },
+    { x: [2, 7, 9, 8], f: [5, 5, 8, 16], strides: [1, 1], padding: 'same', dil: [1, 1] },
+    { x: [2, 8, 7, 8], f: [3, 3, 8, 24], strides: [1, 1], padding: 'valid', dil: [1, 1] },
+    { x: [2, 9, 9, 16], f: [3, 2, 16, 8], strides: [2, 1], padding: [[2, 0], [1, 1]], dil: [1, 1] },
+    { x: [1, 11, 10, 3], f: [4, 4, 3, 32], strides: [3, 2], padding: 'same', dil: [1, 1] },
+    { x: [1, 6, 6, 8], f: [3, 3, 8, 8], strides: [1, 1], padding: 3, dil: [1, 1] }, // padding beyond the kernel's reach
   ];
   const name = (c: ConvCase): string =>
     `x ${c.x.join('×')} f ${c.f.join('×')} s ${c.strides.join(',')} p ${JSON.stringify(c.padding)} d ${c.dil.join(',')}`;
@@ -384,6 +393,7 @@ describe('conv2d vs tf.conv2d (forward, d/dx, d/dfilter)', () => {
       { x: [2, 6, 6, 4], f: [1, 1, 4, 5], strides: [1, 1], padding: 'valid', dil: [1, 1] },
       { x: [2, 7, 7, 3], f: [3, 3, 3, 4], strides: [2, 2], padding: 'same', dil: [1, 1] },
       { x: [1, 9, 9, 2], f: [3, 3, 2, 3], strides: [1, 1], padding: 'same', dil: [2, 2] },
+      { x: [2, 7, 7, 8], f: [3, 3, 8, 16], strides: [1, 1], padding: 'same', dil: [1, 1] },
     ];
     for (const c of variants) {
       for (const constX of [true, false]) {

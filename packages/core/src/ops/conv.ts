@@ -1,27 +1,39 @@
 // 2-D convolution and pooling on NHWC images (channels last, as CPU SIMD libraries use).
 // Convolution = im2col + GEMM; its gradients are the two other GEMM products:
 //   dW = colsᵀ · g        (TN)        dcols = g · Wᵀ  (NT), then col2im → dx.
+// The kernels (assembly/conv.ts) run them a chunk of images at a time, so the columns never
+// exist for the whole batch: each chunk's are rebuilt where needed, in L2-sized scratch.
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../engine.js';
+import type { KernelName } from '../pool.js';
 import { Tensor, empty, record } from '../tensor.js';
 import { gemmRaw } from './matmul.js';
+import { sum } from './reduce.js';
 
 /** Floats an image kernel part should at least touch: below that, waking a worker costs more. */
 const MIN_PART_FLOATS = 1 << 16;
 
 /**
  * Runs an image kernel over the batch in parts of whole images, one per thread: `part`
- * gives the arguments for `count` images from image `first`. Images are independent, so
- * the parts write disjoint memory and compute what one call would.
+ * gives the arguments for `count` images from image `first`, with its own `scratchBytes`
+ * of workspace at `scratch`. Images are independent, so the parts write disjoint memory
+ * and compute what one call would.
  */
-function byImages(e: Engine, kernel: 'im2col' | 'col2im' | 'maxPool', n: number, floatsPerImage: number,
-  part: (first: number, count: number) => number[]): void {
+function byImages(e: Engine, kernel: KernelName, n: number, floatsPerImage: number,
+  part: (first: number, count: number, scratch: number) => number[], scratchBytes = 0): void {
   const count = Math.max(1, Math.min(e.threads, n, Math.floor((n * floatsPerImage) / MIN_PART_FLOATS)));
   const step = Math.ceil(n / count);
+  const bytes = Math.ceil(scratchBytes / 64) * 64;
+  const scratch = bytes > 0 ? e.scratch(bytes * Math.ceil(n / step)) : 0;
   const parts: number[][] = [];
-  for (let first = 0; first < n; first += step) parts.push(part(first, Math.min(step, n - first)));
+  for (let first = 0, p = 0; first < n; first += step, p++) parts.push(part(first, Math.min(step, n - first), scratch + p * bytes));
   e.parallel(kernel, parts);
 }
+
+/** Most groups a batch's filter gradient is summed from (see conv2d's backward). */
+const FILTER_GROUPS = 8;
+/** Most output channels the direct convolution takes (beyond, im2col + the blocked GEMM wins). */
+const DIRECT_MAX_CHANNELS = 32;
 
 /** 'valid', 'same' (TF rules), one number for every side, or [[top, bottom], [left, right]]. */
 export type Padding = 'valid' | 'same' | number | readonly [readonly [number, number], readonly [number, number]];
@@ -124,44 +136,73 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
   const { oh, ow } = geo;
   const rows = n * oh * ow;
   const depth = kh * kw * c;
-  const args = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw] as const;
-  const imageFloats = h * w * c;
+  const args = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw, co] as const;
+  const inFloats = h * w * c;
+  const outFloats = oh * ow * co;
   const colFloats = oh * ow * depth; // one image's rows of the column matrix
+  const e = x.engine;
   // A 1×1, stride-1, unpadded convolution needs no im2col: x already is the column matrix.
-  const direct = kh === 1 && kw === 1 && geo.sh === 1 && geo.sw === 1 && geo.pt === 0 && geo.pl === 0 && oh === h && ow === w;
-  let cols = x;
-  if (!direct) {
-    cols = empty([rows, depth]);
-    byImages(cols.engine, 'im2col', n, colFloats, (first, count) =>
-      [x.ptr + first * imageFloats * 4, cols.ptr + first * colFloats * 4, count, ...args]);
-  }
+  const pointwise = kh === 1 && kw === 1 && geo.sh === 1 && geo.sw === 1 && geo.pt === 0 && geo.pl === 0 && oh === h && ow === w;
+  // The direct kernels (no column matrix) take few output channels, in blocks of 8; the
+  // input gradient is a direct convolution too (of g, with the filter turned) at stride 1.
+  const undilated = e.build !== 'scalar' && geo.dh === 1 && geo.dw === 1 && !pointwise;
+  const direct = undilated && co % 8 === 0 && co <= DIRECT_MAX_CHANNELS;
+  const directDx = undilated && geo.sh === 1 && geo.sw === 1 && c % 8 === 0 && c <= DIRECT_MAX_CHANNELS;
+  const directArgs = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, co] as const;
+  const directBytes = direct ? e.kernels.convDirectScratchBytes(oh, ow, geo.sh, geo.sw, kh, kw, c) : 0;
+  const chunkBytes = direct && directDx ? 0 : e.kernels.convScratchBytes(oh, ow, depth);
   const out = empty([n, oh, ow, co]);
-  if (out.size > 0 && depth > 0) gemmRaw(out, 0, cols, 0, filter, 0, rows, co, depth, false, false, false);
-  else out.engine.kernels.fill(out.ptr, out.size, 0);
-  const result = record('conv2d', out, [x, filter], (g) => {
+  if (out.size === 0 || depth === 0) e.kernels.fill(out.ptr, out.size, 0);
+  else if (pointwise) gemmRaw(out, 0, x, 0, filter, 0, rows, co, depth, false, false, false);
+  else if (direct) {
+    byImages(e, 'convDirect', n, outFloats * depth, (first, count, scratch) =>
+      [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...directArgs, scratch], directBytes);
+  } else {
+    byImages(e, 'conv2dForward', n, colFloats, (first, count, scratch) =>
+      [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...args, scratch], chunkBytes);
+  }
+  return record('conv2d', out, [x, filter], (g) => {
     let dx: Tensor | null = null;
     let dw: Tensor | null = null;
     if (filter.requiresGrad) {
-      dw = empty(filter.shape);
-      gemmRaw(dw, 0, cols, 0, g, 0, depth, co, rows, true, false, false);
+      if (pointwise || rows === 0) {
+        dw = empty(filter.shape);
+        gemmRaw(dw, 0, x, 0, g, 0, depth, co, rows, true, false, false);
+      } else {
+        // Summed per group of images, then over the groups in order: the groups depend only
+        // on n, so the result does not depend on how many threads share them.
+        const group = Math.ceil(n / Math.min(n, FILTER_GROUPS));
+        const groups = Math.ceil(n / group);
+        const partials = empty([groups, kh, kw, c, co]);
+        const size = depth * co;
+        byImages(e, direct ? 'convDirectFilterGrad' : 'conv2dFilterGrad', groups, colFloats * group, (first, count, scratch) => [
+          x.ptr + first * group * inFloats * 4, g.ptr + first * group * outFloats * 4, partials.ptr + first * size * 4,
+          Math.min(count * group, n - first * group), ...(direct ? directArgs : args), group, scratch,
+        ], direct ? directBytes : chunkBytes);
+        dw = groups === 1 ? partials.reshape(filter.shape) : sum(partials, 0);
+      }
     }
     if (x.requiresGrad) {
       dx = empty(x.shape);
-      if (direct) {
+      const dxPtr = dx.ptr;
+      if (pointwise) {
         gemmRaw(dx, 0, g, 0, filter, 0, rows, depth, co, false, true, false);
+      } else if (directDx) {
+        // dx = g, padded by the kernel's reach less the forward padding, convolved with the
+        // filter turned 180° and its channels swapped.
+        const turned = empty([kh, kw, co, c]);
+        e.kernels.convFlipFilter(filter.ptr, turned.ptr, kh, kw, c, co);
+        const bytes = e.kernels.convDirectScratchBytes(h, w, 1, 1, kh, kw, co);
+        byImages(e, 'convDirect', n, inFloats * depth, (first, count, scratch) => [g.ptr + first * outFloats * 4, turned.ptr,
+          dxPtr + first * inFloats * 4, count, oh, ow, co, kh, kw, h, w, 1, 1, kh - 1 - geo.pt, kw - 1 - geo.pl, c, scratch], bytes);
       } else {
-        const dcols = empty([rows, depth]);
-        gemmRaw(dcols, 0, g, 0, filter, 0, rows, depth, co, false, true, false);
-        const dxPtr = dx.ptr;
-        byImages(dx.engine, 'col2im', n, colFloats, (first, count) =>
-          [dcols.ptr + first * colFloats * 4, dxPtr + first * imageFloats * 4, count, ...args]);
-        dcols.dispose();
+        byImages(e, 'conv2dInputGrad', n, colFloats, (first, count, scratch) =>
+          [g.ptr + first * outFloats * 4, filter.ptr, dxPtr + first * inFloats * 4, count, ...args, scratch],
+          chunkBytes || e.kernels.convScratchBytes(oh, ow, depth));
       }
     }
     return [dx, dw];
   });
-  if (result.node === null && cols !== x) cols.dispose(); // nothing will need the columns again
-  return result;
 }
 
 function poolSetup(op: string, x: Tensor, options: Pool2dOptions) {

@@ -89,23 +89,19 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     for (let i = 0; i < count; i++) gemmRaw(out, i * m * n, a, i * strideA, b, i * strideB, m, n, k, tA, tB, false);
   }
   return record('matmul', out, [a, b], (g) => {
-    // Gradients of the four transpose cases, each again one matmul (so they batch too).
-    let ga: Tensor;
-    let gb: Tensor;
-    if (!tA && !tB) {
-      ga = matmul(g, b, { transposeB: true });
-      gb = matmul(a, g, { transposeA: true });
-    } else if (!tA && tB) {
-      ga = matmul(g, b);
-      gb = matmul(g, a, { transposeA: true });
-    } else if (tA && !tB) {
-      ga = matmul(b, g, { transposeB: true });
-      gb = matmul(a, g);
-    } else {
-      ga = matmul(b, g, { transposeA: true, transposeB: true });
-      gb = matmul(g, a, { transposeA: true, transposeB: true });
+    // Gradients of the four transpose cases, each again one matmul (so they batch too);
+    // an operand that needs no gradient (a layer's input data) costs no product.
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) {
+      if (!tA) ga = tB ? matmul(g, b) : matmul(g, b, { transposeB: true });
+      else ga = tB ? matmul(b, g, { transposeA: true, transposeB: true }) : matmul(b, g, { transposeB: true });
     }
-    return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
+    if (b.requiresGrad) {
+      if (!tB) gb = tA ? matmul(a, g) : matmul(a, g, { transposeA: true });
+      else gb = tA ? matmul(g, a, { transposeA: true, transposeB: true }) : matmul(g, a, { transposeA: true });
+    }
+    return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
   });
 }
 
