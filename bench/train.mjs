@@ -1,0 +1,363 @@
+// Training speed and final accuracy on MNIST: minibatch (1 and all threads) against TF.js
+// (wasm backend with one thread, cpu backend) and PyTorch (CPU, 1 and all threads; see
+// train_torch.py). Same models, same data, same optimizer; each system/case trains in its
+// own child process, so no JIT, heap or thread pool carries over from one to the next.
+//
+//   node bench/train.mjs                  a human table per case, then ratios
+//   node bench/train.mjs --json           one JSON object per line per figure (see DESIGN.md)
+//   node bench/train.mjs --case cnn --system tfjs-cpu,torch-1t    re-run some cells
+//   node bench/train.mjs --quick          a 15 s budget per cell instead of 120 s
+//
+// Data: the project's standard split of the `mnist` package (loadMnistSplit: 8,000 train /
+// 2,000 test, seed 0), pixels in [0, 1]. This process exports it once as raw little-endian
+// files (x float32 NHWC, y int32) into a temporary directory and every child reads those, so
+// all systems train on the same samples.
+//
+// Cases: softmax cross-entropy, Adam (lr 1e-3, β 0.9/0.999, ε 1e-8), batch 64, reshuffled
+// every epoch, each library's default initializers; no metric is computed during training,
+// only the loss is read back after every step (as each training loop does anyway).
+//   mlp  flatten → dense 256 relu → dense 128 relu → dense 10; 3 epochs = 375 steps
+//   cnn  conv 5×5×8 'same' relu → maxpool 2 → conv 5×5×16 'same' relu → maxpool 2 →
+//        flatten → dense 10; 2 epochs = 250 steps
+//
+// Runs: a run is a window of 25 consecutive training steps, timed from the end of the step
+// before it to the end of its last step (the loss read-back and, across an epoch boundary,
+// the reshuffle included). The first 5 steps (fewer once 10 s have passed) are a warm-up and
+// are not timed. samples/s = the median window's samples / seconds, min and max the slowest
+// and fastest windows: 14 windows for the MLP, 9 for the CNN (the steps after the last whole
+// window train but are not timed). Test accuracy is a fraction of the 2,000 test digits,
+// measured after the whole training, outside the timing.
+// Budget (120 s a cell, 15 s with --quick): a system trains to the end when its pace says it
+// will finish within 1.25 × the budget. Otherwise — judged after the warm-up, then again after
+// each window at the pace measured so far — it times windows short enough that 3 fit in the
+// budget, as many as fit (at least 3), and stops; its samples/s stands and its test accuracy
+// is null, with a note saying how long the whole training would take (TF.js-cpu's CNN: an hour).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CASES = {
+  mlp: { title: 'MLP 784-256-128-10', epochs: 3 },
+  cnn: { title: 'CNN conv5×5×8 → pool → conv5×5×16 → pool → dense 10', epochs: 2 },
+};
+const BATCH = 64;
+const LR = 1e-3;
+const PACE = { window: 25, warmupSteps: 5, warmupS: 10 }; // see "Runs" above
+const BUDGET_S = 120; // per cell: keeps the whole bench under 10 minutes on 2 noisy cores
+const QUICK_BUDGET_S = 15;
+
+const THREADS = [...new Set([1, availableParallelism()])];
+const SYSTEMS = [...THREADS.map((n) => `minibatch-${n}t`), 'tfjs-wasm', 'tfjs-cpu', ...THREADS.map((n) => `torch-${n}t`)];
+
+const argv = process.argv.slice(2);
+
+// ------------------------------------------------------------------ the orchestrator
+
+/** A repeatable, comma-separated filter flag (--case mlp --case cnn, --case mlp,cnn). */
+function listFlag(name, known) {
+  const wanted = argv.flatMap((a, i) => (a === `--${name}` ? (argv[i + 1] ?? '').split(',').filter(Boolean) : []));
+  const unknown = wanted.find((w) => !known.includes(w));
+  if (unknown !== undefined) {
+    console.error(`train: unknown --${name} '${unknown}' — known: ${known.join(', ')}`);
+    process.exit(2);
+  }
+  return wanted.length > 0 ? known.filter((k) => wanted.includes(k)) : known;
+}
+
+async function main() {
+  const json = argv.includes('--json');
+  const cases = listFlag('case', Object.keys(CASES));
+  const systems = listFlag('system', SYSTEMS);
+  const budgetS = argv.includes('--quick') ? QUICK_BUDGET_S : BUDGET_S;
+  const dir = mkdtempSync(join(tmpdir(), 'minibatch-bench-train-'));
+  const records = [];
+  try {
+    await exportData(dir);
+    const python = systems.some((s) => s.startsWith('torch')) ? findTorchPython() : null;
+    if (!json) {
+      console.log(`train: MNIST 8,000 train / 2,000 test, batch ${BATCH}, Adam lr ${LR}; samples/s = median [min–max] ` +
+        `of ${PACE.window}-step windows after a warm-up; budget ${budgetS} s per cell`);
+    }
+    for (const kase of cases) {
+      for (const system of systems) {
+        const started = performance.now();
+        const result = runCell({ kase, system, dir, budgetS, python });
+        if (!json) console.error(`  ${kase} ${system}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+        for (const r of toRecords(kase, system, result, budgetS)) {
+          records.push(r);
+          if (json) console.log(JSON.stringify(r));
+        }
+      }
+      if (!json) printCase(kase, records.filter((r) => r.case === kase));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Our own failures fail the run; a peer that cannot train a model is a result.
+  if (records.some((r) => r.metric === 'error' && r.system.startsWith('minibatch'))) process.exitCode = 1;
+}
+
+/** Writes the standard split as raw little-endian files for the children. */
+async function exportData(dir) {
+  const { loadMnistSplit } = await import('@minibatch/data');
+  const { train, test } = loadMnistSplit();
+  for (const [name, ds] of [['train', train], ['test', test]]) {
+    writeFileSync(join(dir, `${name}_x.f32`), ds.x);
+    writeFileSync(join(dir, `${name}_y.i32`), ds.y);
+  }
+}
+
+/** The first Python that imports torch: $PYTHON, python3 on the PATH, then Debian's. */
+function findTorchPython() {
+  const candidates = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean))];
+  // A pyenv/venv python3 first on the PATH often lacks Debian's python3-torch.
+  return candidates.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
+}
+
+/** Runs one system on one case in a child process; returns the child's result object. */
+function runCell({ kase, system, dir, budgetS, python }) {
+  const out = join(dir, `result-${kase}-${system}.json`);
+  const threads = Number(/-(\d+)t$/.exec(system)?.[1] ?? 1);
+  const job = { case: kase, system, threads, dir, out, epochs: CASES[kase].epochs, batch: BATCH, lr: LR, budgetS, ...PACE };
+  let command, args;
+  const env = { ...process.env };
+  if (system.startsWith('torch')) {
+    if (python === null) {
+      return { error: 'skipped: no Python with torch (`python3 -c "import torch"` fails) — apt install python3-torch, or set PYTHON=/path/to/python' };
+    }
+    [command, args] = [python, [fileURLToPath(new URL('train_torch.py', import.meta.url)), JSON.stringify(job)]];
+    // A fair peer: OpenBLAS tuned for this CPU (no forced core type or cache size), n threads.
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    env.OMP_NUM_THREADS = String(threads);
+  } else {
+    [command, args] = [process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(job)]];
+  }
+  // The children's own output (TF.js's hints, Python warnings) stays out of the table and the JSON.
+  const run = spawnSync(command, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: (budgetS * 4 + 300) * 1000 });
+  if (existsSync(out)) return JSON.parse(readFileSync(out, 'utf8'));
+  const said = `${run.stderr ?? ''}${run.stdout ?? ''}`.trim().split('\n').slice(-3).join(' | ');
+  return { error: `${system} exited with ${run.signal ?? run.status}${run.error ? ` (${run.error.message})` : ''}: ${said}` };
+}
+
+const sig = (x) => Number(x.toPrecision(4));
+
+function duration(s) {
+  return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+}
+
+/** The shared-format records of one cell: samples_per_s and test_accuracy, or one error. */
+function toRecords(kase, system, result, budgetS) {
+  const base = { bench: 'train', case: kase, system };
+  if (result.error) return [{ ...base, metric: 'error', value: null, note: result.error }];
+  const s = [...result.rates].sort((a, b) => a - b);
+  const median = s[s.length >> 1];
+  const notes = [];
+  if (!result.finished) notes.push(`${s.length} windows of ${result.window} step${result.window > 1 ? 's' : ''} within the ${budgetS} s budget`);
+  if (result.note) notes.push(result.note);
+  const speed = { ...base, metric: 'samples_per_s', value: sig(median), min: sig(s[0]), max: sig(s.at(-1)), runs: s.length };
+  if (notes.length > 0) speed.note = notes.join('; ');
+  const epochs = CASES[kase].epochs;
+  const accuracy = result.finished
+    ? { ...base, metric: 'test_accuracy', value: Number(result.accuracy.toFixed(4)), runs: 1 }
+    : { ...base, metric: 'test_accuracy', value: null,
+        note: `not trained to the end: ${epochs} epochs would take ${duration((epochs * result.trainCount) / median)} at ${sig(median)} samples/s` };
+  return [speed, accuracy];
+}
+
+function printCase(kase, records) {
+  const get = (system, metric) => records.find((r) => r.system === system && r.metric === metric);
+  const systems = [...new Set(records.map((r) => r.system))];
+  const fmt = (x) => x.toLocaleString('en-US', { maximumFractionDigits: x < 100 ? 1 : 0 });
+  console.log(`\n${kase} — ${CASES[kase].title}, ${CASES[kase].epochs} epochs\n`);
+  const rows = systems.map((system) => {
+    const err = get(system, 'error');
+    if (err) return [system, '—', '', '—', `error: ${err.note}`];
+    const sp = get(system, 'samples_per_s');
+    const acc = get(system, 'test_accuracy');
+    return [system, fmt(sp.value), `[${fmt(sp.min)}–${fmt(sp.max)}]`, acc.value === null ? '—' : `${(acc.value * 100).toFixed(2)}%`,
+      [sp.note, acc.note].filter(Boolean).join('; ')];
+  });
+  const header = ['system', 'samples/s', '[min–max]', 'test acc.'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.slice(0, 4).map((x, i) => (i === 0 || i === 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(line(widths.map((w) => '─'.repeat(w))));
+  for (const r of rows) console.log(line(r));
+  for (const r of rows) if (r[4]) console.log(`  ${r[0]}: ${r[4]}`);
+  // Ratios of our medians to each peer's, from the records.
+  const ours = systems.filter((s) => s.startsWith('minibatch') && get(s, 'samples_per_s'));
+  const peers = systems.filter((s) => !s.startsWith('minibatch') && get(s, 'samples_per_s'));
+  if (ours.length > 0 && peers.length > 0) {
+    console.log(`\nsamples/s ratio (medians)  ${ours.map((s) => s.padStart(13)).join('')}`);
+    for (const p of peers) {
+      const v = get(p, 'samples_per_s').value;
+      console.log(`  ÷ ${p.padEnd(23)} ${ours.map((s) => `${(get(s, 'samples_per_s').value / v).toFixed(2)}×`.padStart(13)).join('')}`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the children
+
+/**
+ * Decides, after each training step, where the warm-up ends, how long a timed window is, and
+ * whether to stop early (budget). train_torch.py's Pacer follows the same rules.
+ */
+class Pacer {
+  constructor(job, totalSteps) {
+    this.job = job;
+    this.total = totalSteps;
+    this.steps = 0;
+    this.rates = [];
+    this.window = 0; // steps per timed window; 0 while warming up
+    this.timed = { steps: 0, seconds: 0 };
+    this.t0 = performance.now(); // each library's setup counts in the warm-up
+  }
+
+  /** Call after every step with its sample count; false means: stop training now. */
+  step(size) {
+    const now = performance.now();
+    const job = this.job;
+    const elapsed = (now - this.t0) / 1000;
+    this.steps++;
+    if (this.window === 0) {
+      if (this.steps === 1) this.t1 = now;
+      if (this.steps < job.warmupSteps && elapsed < job.warmupS) return true;
+      // The pace of the steps after the first (which pays for compiling and tracing).
+      const pace = this.steps > 1 ? (now - this.t1) / 1000 / (this.steps - 1) : elapsed;
+      // Whole windows when the training fits the budget; else short ones, 3 to what is left.
+      this.window = this.fits(elapsed, pace) ? job.window : Math.min(job.window, Math.max(1, Math.floor((job.budgetS - elapsed) / (3 * pace))));
+      [this.start, this.inWindow, this.samples] = [now, 0, 0];
+      return true;
+    }
+    this.inWindow++;
+    this.samples += size;
+    if (this.inWindow < this.window) return true;
+    const seconds = (now - this.start) / 1000;
+    this.rates.push(this.samples / seconds);
+    this.timed.steps += this.window;
+    this.timed.seconds += seconds;
+    [this.start, this.inWindow, this.samples] = [now, 0, 0];
+    // At the measured pace: train to the end if that fits; else stop once 3 windows are
+    // timed and the next one would end past the budget.
+    const pace = this.timed.seconds / this.timed.steps;
+    return this.fits(elapsed, pace) || this.rates.length < 3 || elapsed + this.window * pace <= job.budgetS;
+  }
+
+  /** Whether the remaining steps end within the budget, with a quarter's grace so that a nearly done training finishes. */
+  fits(elapsed, pace) {
+    return elapsed + (this.total - this.steps) * pace <= 1.25 * this.job.budgetS;
+  }
+
+  result(extra) {
+    return { rates: this.rates, window: this.window, steps: this.steps, finished: this.steps === this.total, ...extra };
+  }
+}
+
+/** The exported split; each array copied out of its Buffer (which need not be 4-byte aligned). */
+function readData(dir) {
+  const read = (name, Type) => {
+    const file = join(dir, name);
+    if (!existsSync(file)) throw new Error(`train: ${file} is missing — run node bench/train.mjs, which exports the data for its children`);
+    const b = readFileSync(file);
+    return new Type(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  return { trainX: read('train_x.f32', Float32Array), trainY: read('train_y.i32', Int32Array), testX: read('test_x.f32', Float32Array), testY: read('test_y.i32', Int32Array) };
+}
+
+async function child(job) {
+  let result;
+  try {
+    result = await (job.system.startsWith('minibatch') ? trainMinibatch(job) : trainTfjs(job));
+  } catch (error) {
+    result = { error: explain(error) };
+  }
+  writeFileSync(job.out, JSON.stringify(result));
+  process.exit(0); // done: no worker thread (minibatch's pool, TF.js's) may keep the child alive
+}
+
+async function trainMinibatch(job) {
+  const { init } = await import('@minibatch/core');
+  const engine = await init({ threads: job.threads }); // before anything allocates: the pool starts here
+  const threads = engine.threads ?? 1; // a core without the threads option runs one
+  const { createDataset } = await import('@minibatch/data');
+  const { Conv2d, Dense, Flatten, MaxPool2d, Sequential } = await import('@minibatch/layers');
+  const { Adam } = await import('@minibatch/optimizers');
+  const { evaluate, fit } = await import('@minibatch/train');
+  const d = readData(job.dir);
+  const train = createDataset(d.trainX, d.trainY, [28, 28, 1], { classes: 10 });
+  const test = createDataset(d.testX, d.testY, [28, 28, 1], { classes: 10 });
+  const layers = job.case === 'mlp'
+    ? [new Flatten(), new Dense({ units: 256, activation: 'relu' }), new Dense({ units: 128, activation: 'relu' }), new Dense({ units: 10 })]
+    : [
+        new Conv2d({ filters: 8, kernelSize: 5, padding: 'same', activation: 'relu' }), new MaxPool2d({ poolSize: 2 }),
+        new Conv2d({ filters: 16, kernelSize: 5, padding: 'same', activation: 'relu' }), new MaxPool2d({ poolSize: 2 }),
+        new Flatten(), new Dense({ units: 10 }),
+      ];
+  const model = new Sequential(layers, { seed: 1 });
+  const pacer = new Pacer(job, job.epochs * Math.ceil(train.count / job.batch));
+  const stop = new Error('budget spent'); // fit has no stop-mid-epoch switch: a callback throws this
+  try {
+    fit(model, train, {
+      epochs: job.epochs, batchSize: job.batch, seed: 1, metrics: [], optimizer: new Adam(undefined, { lr: job.lr }),
+      callbacks: { onBatchEnd: ({ size }) => { if (!pacer.step(size)) throw stop; } },
+    });
+  } catch (error) {
+    if (error !== stop) throw error;
+  }
+  const finished = pacer.steps === pacer.total;
+  const note = `${engine.build} kernels, ${threads} thread${threads > 1 ? 's' : ''}${threads !== job.threads ? ` (asked for ${job.threads})` : ''}`;
+  return pacer.result({ trainCount: train.count, accuracy: finished ? evaluate(model, test).accuracy : null, note });
+}
+
+async function trainTfjs(job) {
+  const tf = await import('@tensorflow/tfjs');
+  const backend = job.system.slice('tfjs-'.length);
+  if (backend === 'wasm') (await import('@tensorflow/tfjs-backend-wasm')).setThreadsCount(1); // before setBackend
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  const d = readData(job.dir);
+  const n = d.trainY.length;
+  const L = tf.layers;
+  // Softmax output + categorical cross-entropy on one-hot labels: TF.js's usual classifier.
+  const layers = job.case === 'mlp'
+    ? [L.flatten({ inputShape: [28, 28, 1] }), L.dense({ units: 256, activation: 'relu' }), L.dense({ units: 128, activation: 'relu' }),
+        L.dense({ units: 10, activation: 'softmax' })]
+    : [
+        L.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 5, padding: 'same', activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }),
+        L.conv2d({ filters: 16, kernelSize: 5, padding: 'same', activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }),
+        L.flatten(), L.dense({ units: 10, activation: 'softmax' }),
+      ];
+  const model = tf.sequential({ layers });
+  model.compile({ optimizer: tf.train.adam(job.lr, 0.9, 0.999, 1e-8), loss: 'categoricalCrossentropy' }); // TF.js's default ε is 1e-7
+  const x = tf.tensor4d(d.trainX, [n, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(d.trainY, 'int32'), 10);
+  const pacer = new Pacer(job, job.epochs * Math.ceil(n / job.batch));
+  await model.fit(x, y, {
+    batchSize: job.batch, epochs: job.epochs, shuffle: true, verbose: 0,
+    callbacks: { onBatchEnd: (_, logs) => { if (!pacer.step(logs.size)) model.stopTraining = true; } },
+  });
+  let accuracy = null;
+  if (pacer.steps === pacer.total) {
+    const predicted = tf.tidy(() => model.predict(tf.tensor4d(d.testX, [d.testY.length, 28, 28, 1]), { batchSize: 256 }).argMax(-1)).dataSync();
+    accuracy = predicted.reduce((hits, p, i) => hits + (p === d.testY[i] ? 1 : 0), 0) / d.testY.length;
+  }
+  return pacer.result({ trainCount: n, accuracy });
+}
+
+/** An error's first line, with what to do when the packages have not been built. */
+function explain(error) {
+  const message = String(error?.message ?? error).split('\n')[0];
+  return error?.code === 'ERR_MODULE_NOT_FOUND' ? `${message} — build the packages first: pnpm turbo run build` : message;
+}
+
+// Last, so that every const above is initialized: a child, or the orchestrator.
+if (argv[0] === '--child') await child(JSON.parse(argv[1]));
+else {
+  await main().catch((error) => {
+    console.error(`train: ${explain(error)}`);
+    process.exitCode = 1;
+  });
+}
