@@ -19,9 +19,9 @@ const PART_ALIGN = 8;
 
 /**
  * Runs the GEMM kernel: c (m×n) = op(a)·op(b), a and b given by element offsets. Big
- * products are split over the engine's threads by blocks of C's columns (or rows, when C is
- * taller than wide, so the operand every part packs again is the smaller one); each part
- * computes its elements exactly as the whole call would.
+ * products are split over the engine's threads by blocks of C's rows, or of its columns
+ * when C is more than 4× wider than tall, so that what every part packs again costs least;
+ * each part computes its elements exactly as the whole call would.
  */
 export function gemmRaw(c: Tensor, cOffset: number, a: Tensor, aOffset: number, b: Tensor, bOffset: number,
   m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void {
@@ -29,7 +29,9 @@ export function gemmRaw(c: Tensor, cOffset: number, a: Tensor, aOffset: number, 
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
   const scratchBytes = Math.ceil(e.kernels.gemmScratchBytes() / 64) * 64;
-  const byRows = m > n;
+  // Splitting columns makes every part pack all of op(a) (4 floats per element: the packed
+  // A block is pre-broadcast), splitting rows all of op(b) (1 float per element).
+  const byRows = 4 * m >= n;
   const span = byRows ? m : n;
   const count = Math.min(e.threads, Math.floor((m * n * k) / MIN_PART_MACS), Math.ceil(span / PART_ALIGN));
   if (count <= 1) {
