@@ -107,14 +107,17 @@ export function conv2dInputGrad(g: usize, filter: usize, dx: usize, n: i32, h: i
 // Direct convolution (dilation 1, output channels a multiple of 8): the window of an
 // output pixel is kh runs of kw·C contiguous values in a zero-bordered copy of its image,
 // so no column matrix is built at all; the product runs through the narrow GEMM's strip
-// kernel (assembly/gemm.ts: narrowStrip), 16 or 8 output channels and 2 or 5 pixels of an
+// kernel (assembly/gemm.ts: narrowStrip), 16 or 8 output channels and 2 or 4 pixels of an
 // output row at a time, the kh kernel rows as its segments. For the few channels of small
 // CNNs this beats im2col + GEMM 2–4× (no columns written and read back; the padded image
 // stays in L1).
 
+/** Bytes of narrowStrip's tile for partial strips (4 × 8 or 2 × 16 floats). */
+const STRIP_TILE_BYTES: i32 = 32 * 4;
+
 /** Bytes of workspace convDirect / convDirectFilterGrad need: a padded image and a tile. */
 export function convDirectScratchBytes(oh: i32, ow: i32, sh: i32, sw: i32, kh: i32, kw: i32, c: i32): i32 {
-  return ((((oh - 1) * sh + kh) * ((ow - 1) * sw + kw) * c * 4 + 63) & ~63) + 5 * 16 * 4;
+  return ((((oh - 1) * sh + kh) * ((ow - 1) * sw + kw) * c * 4 + 63) & ~63) + STRIP_TILE_BYTES;
 }
 
 /** Copies image x [h, w, c] into dst [hp, wp, c] with x's (iy, ix) at (iy + pt, ix + pl), zeros elsewhere. */
@@ -136,14 +139,14 @@ export function convDirect(x: usize, filter: usize, out: usize, n: i32, h: i32, 
   oh: i32, ow: i32, sh: i32, sw: i32, pt: i32, pl: i32, co: i32, scratch: usize): void {
   const hp = (oh - 1) * sh + kh, wp = (ow - 1) * sw + kw;
   const pad = scratch;
-  const tile = scratch + <usize>(convDirectScratchBytes(oh, ow, sh, sw, kh, kw, c) - 5 * 16 * 4);
+  const tile = scratch + <usize>(convDirectScratchBytes(oh, ow, sh, sw, kh, kw, c) - STRIP_TILE_BYTES);
   const pixStep = <usize>(sw * c) << 2;
   const rowStride = <usize>(wp * c) << 2;
   for (let b = 0; b < n; b++) {
     padImage(x + (<usize>(b * h * w * c) << 2), h, w, c, pad, hp, wp, pt, pl);
     for (let cw = 0; cw < co;) {
       const W = co - cw >= 16 ? 16 : 8;
-      const R = W == 8 ? 5 : 2;
+      const R = W == 8 ? 4 : 2;
       for (let oy = 0; oy < oh; oy++) {
         const row = pad + <usize>(oy * sh) * rowStride;
         const dst = out + (<usize>(((b * oh + oy) * ow) * co + cw) << 2);
@@ -166,7 +169,7 @@ export function convDirectFilterGrad(x: usize, g: usize, dfilter: usize, n: i32,
   oh: i32, ow: i32, sh: i32, sw: i32, pt: i32, pl: i32, co: i32, group: i32, scratch: usize): void {
   const hp = (oh - 1) * sh + kh, wp = (ow - 1) * sw + kw;
   const pad = scratch;
-  const tile = scratch + <usize>(convDirectScratchBytes(oh, ow, sh, sw, kh, kw, c) - 5 * 16 * 4);
+  const tile = scratch + <usize>(convDirectScratchBytes(oh, ow, sh, sw, kh, kw, c) - STRIP_TILE_BYTES);
   const pixStep = <usize>(sw * c) << 2;
   const rowStride = <usize>(wp * c) << 2;
   const rowLen = kw * c;
@@ -177,7 +180,7 @@ export function convDirectFilterGrad(x: usize, g: usize, dfilter: usize, n: i32,
     padImage(x + (<usize>(b * h * w * c) << 2), h, w, c, pad, hp, wp, pt, pl);
     for (let cw = 0; cw < co;) {
       const W = co - cw >= 16 ? 16 : 8;
-      const R = W == 8 ? 5 : 2;
+      const R = W == 8 ? 4 : 2;
       for (let ky = 0; ky < kh; ky++) {
         for (let j = 0; j < rowLen; j += R) {
           narrowStrip(W, min(R, rowLen - j), pad + <usize>ky * rowStride + (<usize>j << 2), 4, pixStep, ow, oh,

@@ -173,7 +173,7 @@ function narrow(
   const rsB = transB != 0 ? ldb : 1;
   const ksB = transB != 0 ? 1 : ldb;
   const W = n <= 8 ? 8 : 16;
-  const R = W == 8 ? 5 : 2;
+  const R = W == 8 ? 4 : 2;
   const packedB = scratch;
   const tile = scratch + (<usize>(KC * 16) << 2);
   for (let pc = 0; pc < k; pc += KC) {
@@ -188,23 +188,23 @@ function narrow(
 
 /**
  * One strip of a narrow product, shared with the direct convolution (assembly/conv.ts):
- * rows r < mr (≤ 5 when W = 8, ≤ 2 when W = 16) of C (row stride ldc floats, n ≤ W
+ * rows r < mr (≤ 4 when W = 8, ≤ 2 when W = 16) of C (row stride ldc floats, n ≤ W
  * columns stored) = (add ? C : 0) + Σ over `segs` segments of `len` steps of
  *   A(r) at a0 + r·rowBytes + s·segStride + p·step   ×   B row at pb + (s·len + p)·pbStep,
  * summed from zero in that order. A GEMM strip is one segment; a convolution's output
- * pixels are kh segments, one per kernel row. `tile` (W·5 floats) takes partial strips.
+ * pixels are kh segments, one per kernel row. `tile` (32 floats) takes partial strips.
  */
 export function narrowStrip(W: i32, mr: i32, a0: usize, rowBytes: usize, step: usize, len: i32, segs: i32,
   segStride: usize, pb: usize, pbStep: usize, c: usize, ldc: i32, n: i32, add: bool, tile: usize): void {
   if (!ASC_FEATURE_SIMD) return; // only SIMD builds take the narrow paths
   // Rows past mr read row 0 again (never out of bounds); their sums are not stored.
-  const full = mr == (W == 8 ? 5 : 2) && n == W;
+  const full = mr == (W == 8 ? 4 : 2) && n == W;
   const dst = full ? c : tile;
   const ld = full ? ldc : W;
   const keep = full && add;
   const a1 = mr > 1 ? a0 + rowBytes : a0;
   if (W == 8) {
-    narrow8(a0, a1, mr > 2 ? a0 + 2 * rowBytes : a0, mr > 3 ? a0 + 3 * rowBytes : a0, mr > 4 ? a0 + 4 * rowBytes : a0,
+    narrow8(a0, a1, mr > 2 ? a0 + 2 * rowBytes : a0, mr > 3 ? a0 + 3 * rowBytes : a0,
       step, len, segs, segStride, pb, pbStep, dst, ld, keep);
   } else {
     narrow16(a0, a1, step, len, segs, segStride, pb, pbStep, dst, ld, keep);
@@ -212,16 +212,18 @@ export function narrowStrip(W: i32, mr: i32, a0: usize, rowBytes: usize, step: u
   if (!full) copyRect(tile, W, c, ldc, mr, n, add);
 }
 
-/** narrowStrip's kernel for W = 8: five rows, 10 accumulators. */
-function narrow8(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: usize, len: i32, segs: i32,
+/**
+ * narrowStrip's kernel for W = 8: four rows, 8 accumulators (five rows and 10 spilled under
+ * V8 with the segment loop's pointers: 1.4× slower, measured).
+ */
+function narrow8(a0: usize, a1: usize, a2: usize, a3: usize, step: usize, len: i32, segs: i32,
   segStride: usize, pb: usize, pbStep: usize, c: usize, ld: i32, add: bool): void {
   const zero = f32x4.splat(0);
   let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero;
-  let c21 = zero, c30 = zero, c31 = zero, c40 = zero, c41 = zero;
+  let c21 = zero, c30 = zero, c31 = zero;
   const span = <usize>len * step;
-  // One moving pointer and four fixed row offsets: the loads fold the offset into their
-  // address, where five pointers cost five adds per step and spill (measured 1.6× slower).
-  const r1 = a1 - a0, r2 = a2 - a0, r3 = a3 - a0, r4 = a4 - a0;
+  // One moving pointer and fixed row offsets: the loads fold the offset into their address.
+  const r1 = a1 - a0, r2 = a2 - a0, r3 = a3 - a0;
   for (let s = 0; s < segs; s++) {
     let p = a0 + <usize>s * segStride;
     const end = p + span;
@@ -240,9 +242,6 @@ function narrow8(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: us
       x = v128.load32_splat(p + r3);
       c30 = madd(x, b0, c30);
       c31 = madd(x, b1, c31);
-      x = v128.load32_splat(p + r4);
-      c40 = madd(x, b0, c40);
-      c41 = madd(x, b1, c41);
       p += step;
       pb += pbStep;
     }
@@ -252,7 +251,6 @@ function narrow8(a0: usize, a1: usize, a2: usize, a3: usize, a4: usize, step: us
   storeRow(c + l, c10, c11, add);
   storeRow(c + 2 * l, c20, c21, add);
   storeRow(c + 3 * l, c30, c31, add);
-  storeRow(c + 4 * l, c40, c41, add);
 }
 
 /** narrowStrip's kernel for W = 16: two rows, 8 accumulators. */
