@@ -2,7 +2,7 @@
 // to the streams it is given, so tests run them in-process.
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
-import { Rng } from '@minibatch/core';
+import { Rng, engine } from '@minibatch/core';
 import type { Dataset, Preprocessor } from '@minibatch/data';
 import { Module, modelFromConfig } from '@minibatch/layers';
 import type { Optimizer } from '@minibatch/optimizers';
@@ -80,7 +80,11 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   let seen = 0;
   let lossSum = 0;
   let epochStart = 0;
-  if (!json) io.out.write(`training on ${prepared.train.count} samples of ${config.data.name}${prepared.validation ? `, validating on ${prepared.validation.count}` : ''}\n`);
+  if (!json) {
+    const e = engine();
+    io.out.write(`training on ${prepared.train.count} samples of ${config.data.name}${prepared.validation ? `, validating on ${prepared.validation.count}` : ''}` +
+      ` (${e.build} kernels, ${e.threads} thread${e.threads === 1 ? '' : 's'})\n`);
+  }
   fit(model, prepared.train, {
     epochs: config.epochs,
     batchSize: config.batchSize,

@@ -1,5 +1,6 @@
 // Entry of the CLI as a library: run(argv, io) is what the `minibatch` binary calls.
 import { parseArgs } from 'node:util';
+import { init } from '@minibatch/core';
 import { ConfigError } from './config.js';
 import { augmentPreviewCommand } from './augment.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
@@ -9,8 +10,8 @@ export type { RunConfig } from './config.js';
 export type { Io } from './commands.js';
 
 const USAGE = `usage:
-  minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--json]
-  minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--json]
+  minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--threads N] [--json]
+  minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
   minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]`;
 
@@ -30,9 +31,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       options: {
         epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' },
+        count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
       },
     });
+    const threads = int('threads', values.threads);
+    if (threads !== undefined) {
+      // Default: one per core. The tensor core loads with this many before any tensor exists.
+      if (threads < 1) throw new ConfigError(`--threads must be at least 1, got ${threads}`);
+      await init({ threads });
+    }
     const [command, target] = positionals;
     if (values.help || command === undefined) {
       io.out.write(`${USAGE}\n`);

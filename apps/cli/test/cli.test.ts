@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/index.js';
@@ -51,6 +52,24 @@ describe('minibatch train / eval / summary', () => {
     expect(t.out).toMatch(/epoch 1\/1 {2}loss \d\.\d{4} {2}acc \d\.\d{4} {2}\d+ samples\/s/);
     expect(t.out).toMatch(/test accuracy \d+\.\d\d% \(2000 samples\)/);
   });
+
+  it('--threads sets the thread count, and the run does not depend on it (the built binary, one process each)', () => {
+    const binary = join(import.meta.dirname, '../dist/main.js');
+    const runWith = async (threads: number) => {
+      const config = await configFile({ ...small, model: [{ name: 'conv2d', config: { filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' } },
+        { name: 'maxPool2d' }, { name: 'flatten' }, { name: 'dense', config: { units: 10 } }], epochs: 1 });
+      const child = spawnSync(process.execPath, [binary, 'train', config, '--threads', String(threads)], { encoding: 'utf8' });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      return child.stdout;
+    };
+    return Promise.all([runWith(1), runWith(2)]).then(([one, two]) => {
+      expect(one).toMatch(/\((relaxed-)?simd kernels, 1 thread\)/);
+      expect(two).toMatch(/\((relaxed-)?simd kernels, 2 threads\)/);
+      const figures = (out: string) => out.replace(/\d+ samples\/s|\(.*thread.*\)/g, '');
+      expect(figures(two)).toBe(figures(one)); // same losses, accuracies, test figures
+    });
+  }, 60_000);
 
   it('summarizes a model with output shapes and parameter counts', async () => {
     const t = capture();
@@ -141,5 +160,8 @@ describe('errors a person can act on', () => {
     const flag = capture();
     expect(await run(['train', 'x', '--epochs', 'many'], flag.io)).toBe(2);
     expect(flag.err).toMatch(/--epochs must be an integer, got 'many'/);
+    const threads = capture();
+    expect(await run(['train', 'x', '--threads', '0'], threads.io)).toBe(2);
+    expect(threads.err).toMatch(/--threads must be at least 1, got 0/);
   });
 });

@@ -26,6 +26,9 @@ export type KernelName = keyof Kernels;
 /** One part of a parallel call: the kernel's arguments. */
 export type Part = readonly number[];
 
+/** Each kernel's index in KERNEL_NAMES, which is how a worker finds it. */
+const KERNEL_IDS = Object.fromEntries(KERNEL_NAMES.map((name, i) => [name, i])) as Record<KernelName, number>;
+
 /** Bytes of the control block for `workers` workers (allocated by the engine, 64-byte aligned). */
 export function controlBytes(workers: number): number {
   return workers * SLOT_WORDS * 4;
@@ -136,7 +139,7 @@ export class Pool {
       for (const p of parts) fn(...p);
       return;
     }
-    const id = KERNEL_NAMES.indexOf(kernel);
+    const id = KERNEL_IDS[kernel];
     const ctrl = this.ctrl;
     let given = 0;
     const seqs: number[] = [];
