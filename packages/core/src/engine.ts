@@ -71,6 +71,19 @@ function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+/**
+ * The engine's memory: up to 4 GiB. A shared memory reserves its whole maximum up front,
+ * which a small (e.g. 32-bit) device may refuse; it then gets 1 GiB.
+ */
+function newMemory(shared: boolean): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: 64, maximum: 65536, shared });
+  } catch (error) {
+    if (!shared) throw error;
+    return new WebAssembly.Memory({ initial: 64, maximum: 16384, shared });
+  }
+}
+
 export class Engine {
   readonly build: Build;
   readonly memory: WebAssembly.Memory;
@@ -91,7 +104,7 @@ export class Engine {
   /** `threads` > 1 needs `module` built for shared memory (see createEngine). */
   constructor(build: Build, module: WebAssembly.Module, threads = 1) {
     this.build = build;
-    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: threads > 1 });
+    const memory = newMemory(threads > 1);
     this.memory = memory;
     const instance = new WebAssembly.Instance(module, {
       env: {

@@ -370,6 +370,9 @@ describe('conv2d vs tf.conv2d (forward, d/dx, d/dfilter)', () => {
     { x: [2, 9, 9, 16], f: [3, 2, 16, 8], strides: [2, 1], padding: [[2, 0], [1, 1]], dil: [1, 1] },
     { x: [1, 11, 10, 3], f: [4, 4, 3, 32], strides: [3, 2], padding: 'same', dil: [1, 1] },
     { x: [1, 6, 6, 8], f: [3, 3, 8, 8], strides: [1, 1], padding: 3, dil: [1, 1] }, // padding beyond the kernel's reach
+    // im2col + GEMM in chunks of 2 images (400 rows × 81 columns each), the filter gradient
+    // in 7 groups of up to 3 images (2 chunks per group), summed in order.
+    { x: [20, 20, 20, 9], f: [3, 3, 9, 12], strides: [1, 1], padding: 'same', dil: [1, 1] },
   ];
   const name = (c: ConvCase): string =>
     `x ${c.x.join('×')} f ${c.f.join('×')} s ${c.strides.join(',')} p ${JSON.stringify(c.padding)} d ${c.dil.join(',')}`;

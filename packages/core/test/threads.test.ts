@@ -64,9 +64,11 @@ describe('threads', () => {
     expectIdentical([[...sa], [...sb]], (a, b) => mb.matmul(a, b, options));
   });
 
-  it('conv2d forward and gradients: identical on 1 and 2 threads', () => {
+  it('conv2d forward and gradients (direct and chunked kernels): identical on 1 and 2 threads', () => {
     expectIdentical([[32, 28, 28, 3], [5, 5, 3, 16]], (x, w) => mb.conv2d(x, w, { padding: 'same' }));
     expectIdentical([[16, 14, 14, 8], [3, 3, 8, 32]], (x, w) => mb.relu(mb.conv2d(x, w, { strides: 2, padding: 'valid' })));
+    expectIdentical([[32, 14, 14, 16], [5, 5, 16, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // direct dx
+    expectIdentical([[20, 20, 20, 9], [3, 3, 9, 12]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // chunked im2col
   });
 
   it('a few training steps of an MLP end with identical weights', () => {

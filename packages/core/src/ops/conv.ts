@@ -1,8 +1,11 @@
 // 2-D convolution and pooling on NHWC images (channels last, as CPU SIMD libraries use).
-// Convolution = im2col + GEMM; its gradients are the two other GEMM products:
+// Convolution is a GEMM of the column matrix (im2col) with the filter; its gradients are
+// the two other products:
 //   dW = colsᵀ · g        (TN)        dcols = g · Wᵀ  (NT), then col2im → dx.
-// The kernels (assembly/conv.ts) run them a chunk of images at a time, so the columns never
-// exist for the whole batch: each chunk's are rebuilt where needed, in L2-sized scratch.
+// The kernels (assembly/conv.ts) never build the batch's whole column matrix: up to 32
+// output channels they run directly on a zero-bordered copy of each image (and dx is then
+// the direct convolution of g with the filter turned 180°, at stride 1); otherwise im2col +
+// GEMM a chunk of images at a time, in L2-sized scratch.
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { KernelName } from '../pool.js';
@@ -150,7 +153,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
   const directDx = undilated && geo.sh === 1 && geo.sw === 1 && c % 8 === 0 && c <= DIRECT_MAX_CHANNELS;
   const directArgs = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, co] as const;
   const directBytes = direct ? e.kernels.convDirectScratchBytes(oh, ow, geo.sh, geo.sw, kh, kw, c) : 0;
-  const chunkBytes = direct && directDx ? 0 : e.kernels.convScratchBytes(oh, ow, depth);
+  const chunkBytes = (): number => e.kernels.convScratchBytes(oh, ow, depth);
   const out = empty([n, oh, ow, co]);
   if (out.size === 0 || depth === 0) e.kernels.fill(out.ptr, out.size, 0);
   else if (pointwise) gemmRaw(out, 0, x, 0, filter, 0, rows, co, depth, false, false, false);
@@ -159,7 +162,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
       [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...directArgs, scratch], directBytes);
   } else {
     byImages(e, 'conv2dForward', n, colFloats, (first, count, scratch) =>
-      [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...args, scratch], chunkBytes);
+      [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...args, scratch], chunkBytes());
   }
   return record('conv2d', out, [x, filter], (g) => {
     let dx: Tensor | null = null;
@@ -178,7 +181,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
         byImages(e, direct ? 'convDirectFilterGrad' : 'conv2dFilterGrad', groups, colFloats * group, (first, count, scratch) => [
           x.ptr + first * group * inFloats * 4, g.ptr + first * group * outFloats * 4, partials.ptr + first * size * 4,
           Math.min(count * group, n - first * group), ...(direct ? directArgs : args), group, scratch,
-        ], direct ? directBytes : chunkBytes);
+        ], direct ? directBytes : chunkBytes());
         dw = groups === 1 ? partials.reshape(filter.shape) : sum(partials, 0);
       }
     }
@@ -197,8 +200,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
           dxPtr + first * inFloats * 4, count, oh, ow, co, kh, kw, h, w, 1, 1, kh - 1 - geo.pt, kw - 1 - geo.pl, c, scratch], bytes);
       } else {
         byImages(e, 'conv2dInputGrad', n, colFloats, (first, count, scratch) =>
-          [g.ptr + first * outFloats * 4, filter.ptr, dxPtr + first * inFloats * 4, count, ...args, scratch],
-          chunkBytes || e.kernels.convScratchBytes(oh, ow, depth));
+          [g.ptr + first * outFloats * 4, filter.ptr, dxPtr + first * inFloats * 4, count, ...args, scratch], chunkBytes());
       }
     }
     return [dx, dw];
