@@ -17,10 +17,14 @@ const CHUNK_FLOATS: i32 = 1 << 16;
   return max(1, CHUNK_FLOATS / max(1, oh * ow * depth));
 }
 
+/** Bytes of one chunk's columns: the start of the workspace; GEMM's follows. */
+@inline function chunkBytes(oh: i32, ow: i32, depth: i32): usize {
+  return <usize>((chunkImages(oh, ow, depth) * oh * ow * depth * 4 + 63) & ~63);
+}
+
 /** Bytes of workspace the conv2d* kernels need (one chunk of columns, then GEMM's). */
 export function convScratchBytes(oh: i32, ow: i32, depth: i32): i32 {
-  const cols = (chunkImages(oh, ow, depth) * oh * ow * depth * 4 + 63) & ~63;
-  return cols + gemmScratchBytes();
+  return <i32>chunkBytes(oh, ow, depth) + gemmScratchBytes();
 }
 
 /** out [n, oh, ow, co] = the convolution of x [n, h, w, c] with filter [kh, kw, c, co]. */
@@ -29,7 +33,7 @@ export function conv2dForward(x: usize, filter: usize, out: usize, n: i32, h: i3
   const depth = kh * kw * c;
   const per = chunkImages(oh, ow, depth);
   const cols = scratch;
-  const work = scratch + <usize>(convScratchBytes(oh, ow, depth) - gemmScratchBytes());
+  const work = scratch + chunkBytes(oh, ow, depth);
   for (let b = 0; b < n; b += per) {
     const count = min(per, n - b);
     im2col(x + (<usize>(b * h * w * c) << 2), cols, count, h, w, c, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw);
@@ -48,7 +52,7 @@ export function conv2dFilterGrad(x: usize, g: usize, dfilter: usize, n: i32, h: 
   const depth = kh * kw * c;
   const per = min(chunkImages(oh, ow, depth), group);
   const cols = scratch;
-  const work = scratch + <usize>(convScratchBytes(oh, ow, depth) - gemmScratchBytes());
+  const work = scratch + chunkBytes(oh, ow, depth);
   for (let g0 = 0; g0 < n; g0 += group) {
     const end = min(g0 + group, n);
     const out = dfilter + (<usize>((g0 / group) * depth * co) << 2);
@@ -66,7 +70,7 @@ export function conv2dInputGrad(g: usize, filter: usize, dx: usize, n: i32, h: i
   const depth = kh * kw * c;
   const per = chunkImages(oh, ow, depth);
   const cols = scratch;
-  const work = scratch + <usize>(convScratchBytes(oh, ow, depth) - gemmScratchBytes());
+  const work = scratch + chunkBytes(oh, ow, depth);
   for (let b = 0; b < n; b += per) {
     const count = min(per, n - b);
     gemm(0, 1, count * oh * ow, depth, co, g + (<usize>(b * oh * ow * co) << 2), co, filter, co, cols, depth, 0, work);
