@@ -255,6 +255,14 @@ export function axpby(n: i32, alpha: f32, x: usize, beta: f32, y: usize, out: us
   const sb = load<i32>(bs + (<usize>last << 2));
   let rows = 1;
   for (let d = 0; d < last; d++) rows *= load<i32>(shape + (<usize>d << 2));
+  if (last == 1) {
+    // Two dimensions (the common case once dimensions are merged: a bias added to every
+    // row of [N·H·W, C]): the row offsets are plain multiples, with no division per row,
+    // which for short rows cost more than the row itself.
+    const ra = <usize>load<i32>(as) << 2, rb = <usize>load<i32>(bs) << 2, ro = <usize>len << 2;
+    for (let r = 0; r < rows; r++) binaryRow(op, a + <usize>r * ra, sa, b + <usize>r * rb, sb, out + <usize>r * ro, len);
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     // Decompose the row index into coordinates to find both operands' offsets.
     let rest = r;

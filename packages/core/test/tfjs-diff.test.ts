@@ -699,6 +699,7 @@ describe('broadcasting binary ops (gradients summed back to each input shape)', 
     [[4, 1, 3], [2, 1]],
     [[1], [7, 9]],
     [[2, 3, 37], [2, 1, 37]],
+    [[16, 5, 5, 8], [8]], // a conv layer's bias: merged to 400 rows of 8 (the 2-D fast path)
   ];
   // TF.js's Maximum/Minimum gradients are not reduced to broadcast input shapes (its
   // engine rejects them), so those references broadcast both operands explicitly.
