@@ -408,14 +408,14 @@ export function maxPool(x: usize, out: usize, argmax: usize, n: i32, h: i32, w: 
   }
 }
 
-/** dx (zeroed here) receives each output gradient at its argmax. */
-export function maxPoolGrad(g: usize, argmax: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32): void {
+/** dx (zeroed here) receives each output gradient at its argmax; `base` is as in maxPool. */
+export function maxPoolGrad(g: usize, argmax: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, base: i32): void {
   memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
   const total = n * oh * ow * c;
   for (let o = 0; o < total; o++) {
     const i = load<i32>(argmax + (<usize>o << 2));
     if (i >= 0) {
-      const p = dx + (<usize>i << 2);
+      const p = dx + (<usize>(i - base) << 2); // argmax counts from the whole batch's first element
       store<f32>(p, load<f32>(p) + load<f32>(g + (<usize>o << 2)));
     }
   }

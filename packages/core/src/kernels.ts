@@ -65,7 +65,7 @@ export interface Kernels {
   convDirectFilterGrad(x: number, g: number, dfilter: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, co: number, group: number, scratch: number): void;
   convFlipFilter(filter: number, out: number, kh: number, kw: number, c: number, co: number): void;
-  maxPoolGrad(g: number, argmax: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
+  maxPoolGrad(g: number, argmax: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, base: number): void;
   avgPool(x: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
   avgPoolGrad(g: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,

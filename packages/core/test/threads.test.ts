@@ -71,6 +71,11 @@ describe('threads', () => {
     expectIdentical([[20, 20, 20, 9], [3, 3, 9, 12]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // chunked im2col
   });
 
+  it('pooling and big elementwise ops, forward and backward: identical on 1 and 2 threads', () => {
+    expectIdentical([[64, 28, 28, 8]], (x) => mb.maxPool2d(mb.relu(x), { size: 2 }));
+    expectIdentical([[64, 28, 28, 8]], (x) => mb.tanh(mb.sigmoid(x)));
+  });
+
   it('a few training steps of an MLP end with identical weights', () => {
     const train = (e: Engine): Float32Array => {
       const previous = useEngine(e);

@@ -7,31 +7,10 @@
 // the direct convolution of g with the filter turned 180°, at stride 1); otherwise im2col +
 // GEMM a chunk of images at a time, in L2-sized scratch.
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import type { Engine } from '../engine.js';
-import type { KernelName } from '../pool.js';
 import { Tensor, empty, record } from '../tensor.js';
 import { gemmRaw } from './matmul.js';
 import { sum } from './reduce.js';
-
-/** Floats an image kernel part should at least touch: below that, waking a worker costs more. */
-const MIN_PART_FLOATS = 1 << 16;
-
-/**
- * Runs an image kernel over the batch in parts of whole images, one per thread: `part`
- * gives the arguments for `count` images from image `first`, with its own `scratchBytes`
- * of workspace at `scratch`. Images are independent, so the parts write disjoint memory
- * and compute what one call would.
- */
-function byImages(e: Engine, kernel: KernelName, n: number, floatsPerImage: number,
-  part: (first: number, count: number, scratch: number) => number[], scratchBytes = 0): void {
-  const count = Math.max(1, Math.min(e.threads, n, Math.floor((n * floatsPerImage) / MIN_PART_FLOATS)));
-  const step = Math.ceil(n / count);
-  const bytes = Math.ceil(scratchBytes / 64) * 64;
-  const scratch = bytes > 0 ? e.scratch(bytes * Math.ceil(n / step)) : 0;
-  const parts: number[][] = [];
-  for (let first = 0, p = 0; first < n; first += step, p++) parts.push(part(first, Math.min(step, n - first), scratch + p * bytes));
-  e.parallel(kernel, parts);
-}
+import { inParts } from './util.js';
 
 /** Most groups a batch's filter gradient is summed from (see conv2d's backward). */
 const FILTER_GROUPS = 8;
@@ -158,10 +137,10 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
   if (out.size === 0 || depth === 0) e.kernels.fill(out.ptr, out.size, 0);
   else if (pointwise) gemmRaw(out, 0, x, 0, filter, 0, rows, co, depth, false, false, false);
   else if (direct) {
-    byImages(e, 'convDirect', n, outFloats * depth, (first, count, scratch) =>
+    inParts(e, 'convDirect', n, outFloats * depth, (first, count, scratch) =>
       [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...directArgs, scratch], directBytes);
   } else {
-    byImages(e, 'conv2dForward', n, colFloats, (first, count, scratch) =>
+    inParts(e, 'conv2dForward', n, colFloats, (first, count, scratch) =>
       [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...args, scratch], chunkBytes());
   }
   return record('conv2d', out, [x, filter], (g) => {
@@ -178,7 +157,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
         const groups = Math.ceil(n / group);
         const partials = empty([groups, kh, kw, c, co]);
         const size = depth * co;
-        byImages(e, direct ? 'convDirectFilterGrad' : 'conv2dFilterGrad', groups, colFloats * group, (first, count, scratch) => [
+        inParts(e, direct ? 'convDirectFilterGrad' : 'conv2dFilterGrad', groups, colFloats * group, (first, count, scratch) => [
           x.ptr + first * group * inFloats * 4, g.ptr + first * group * outFloats * 4, partials.ptr + first * size * 4,
           Math.min(count * group, n - first * group), ...(direct ? directArgs : args), group, scratch,
         ], direct ? directBytes : chunkBytes());
@@ -196,10 +175,10 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
         const turned = empty([kh, kw, co, c]);
         e.kernels.convFlipFilter(filter.ptr, turned.ptr, kh, kw, c, co);
         const bytes = e.kernels.convDirectScratchBytes(h, w, 1, 1, kh, kw, co);
-        byImages(e, 'convDirect', n, inFloats * depth, (first, count, scratch) => [g.ptr + first * outFloats * 4, turned.ptr,
+        inParts(e, 'convDirect', n, inFloats * depth, (first, count, scratch) => [g.ptr + first * outFloats * 4, turned.ptr,
           dxPtr + first * inFloats * 4, count, oh, ow, co, kh, kw, h, w, 1, 1, kh - 1 - geo.pt, kw - 1 - geo.pl, c, scratch], bytes);
       } else {
-        byImages(e, 'conv2dInputGrad', n, colFloats, (first, count, scratch) =>
+        inParts(e, 'conv2dInputGrad', n, colFloats, (first, count, scratch) =>
           [g.ptr + first * outFloats * 4, filter.ptr, dxPtr + first * inFloats * 4, count, ...args, scratch], chunkBytes());
       }
     }
@@ -224,11 +203,12 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const argmax = empty([n, oh, ow, c]); // i32 indices, freed with the step's scope
   const inFloats = h * w * c;
   const outFloats = oh * ow * c;
-  byImages(out.engine, 'maxPool', n, inFloats, (first, count) => [x.ptr + first * inFloats * 4, out.ptr + first * outFloats * 4,
+  inParts(out.engine, 'maxPool', n, inFloats, (first, count) => [x.ptr + first * inFloats * 4, out.ptr + first * outFloats * 4,
     argmax.ptr + first * outFloats * 4, count, h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, first * inFloats]);
   record('maxPool2d', out, [x], (g) => {
     const dx = empty(x.shape);
-    dx.engine.kernels.maxPoolGrad(g.ptr, argmax.ptr, dx.ptr, n, h, w, c, oh, ow);
+    inParts(dx.engine, 'maxPoolGrad', n, inFloats, (first, count) => [g.ptr + first * outFloats * 4, argmax.ptr + first * outFloats * 4,
+      dx.ptr + first * inFloats * 4, count, h, w, c, oh, ow, first * inFloats]);
     return [dx];
   });
   if (out.node === null) argmax.dispose();

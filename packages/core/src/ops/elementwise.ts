@@ -7,6 +7,8 @@ import { asTensor, broadcastShape, broadcastStrides, mergeDims, type TensorLike 
 
 // ------------------------------------------------------------------ unary
 
+// Unary ops stay on one thread: they are bound by memory bandwidth, and splitting them over
+// two threads measured no faster (the halves' cache lines then move between the cores).
 function unaryOp(name: string, op: Unary, x: Tensor, alpha = 0): Tensor {
   const out = empty(x.shape);
   out.engine.kernels.unary(op, x.ptr, out.ptr, x.size, alpha);

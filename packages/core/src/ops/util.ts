@@ -1,6 +1,31 @@
-// Shape arithmetic shared by the ops: axes, strides, broadcasting, dimension merging.
+// Shared by the ops: shape arithmetic (axes, strides, broadcasting, dimension merging) and
+// splitting a kernel call over the engine's threads.
+import type { Engine } from '../engine.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import type { KernelName } from '../pool.js';
 import { Tensor, empty } from '../tensor.js';
+
+/** Floats a part should at least touch: below that, waking a worker costs more than it saves. */
+const MIN_PART_FLOATS = 1 << 16;
+
+/**
+ * Runs `kernel` over `units` independent units (images, groups of images), in parts of
+ * whole units, one per thread: `part` gives the arguments for `count` units from
+ * unit `first`, with its own `scratchBytes` of workspace at `scratch`. The parts write
+ * disjoint memory and compute what one call would, so the result is the same for any
+ * number of threads.
+ */
+export function inParts(e: Engine, kernel: KernelName, units: number, floatsPerUnit: number,
+  part: (first: number, count: number, scratch: number) => number[], scratchBytes = 0): void {
+  if (units === 0) return;
+  const count = Math.max(1, Math.min(e.threads, units, Math.floor((units * floatsPerUnit) / MIN_PART_FLOATS)));
+  const step = Math.ceil(units / count);
+  const bytes = Math.ceil(scratchBytes / 64) * 64;
+  const scratch = bytes > 0 ? e.scratch(bytes * Math.ceil(units / step)) : 0;
+  const parts: number[][] = [];
+  for (let first = 0, p = 0; first < units; first += step, p++) parts.push(part(first, Math.min(step, units - first), scratch + p * bytes));
+  e.parallel(kernel, parts);
+}
 
 export type TensorLike = Tensor | number;
 
