@@ -30,39 +30,16 @@ import { createRegistry } from '@minibatch/registry';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { rates, summary } from './timing.mjs';
 
 const json = process.argv.includes('--json');
 const RUN_MS = 200; // a timed run repeats the call until it lasts about this long
 const RUNS = 7;
 const BATCH = 256;
-const system = engine().build === 'simd' ? 'minibatch' : 'minibatch-scalar';
+const system = engine().build === 'scalar' ? 'minibatch-scalar' : 'minibatch';
 
-/** Runs `call` (warm-up first) and returns per-run rates of `units` per second. */
-function measure(call, units) {
-  let once = Infinity;
-  let spent = 0;
-  for (let w = 0; w < 50 && spent < 300; w++) {
-    const t0 = performance.now();
-    call();
-    const dt = performance.now() - t0;
-    once = Math.min(once, dt);
-    spent += dt;
-  }
-  const reps = Math.max(1, Math.round(RUN_MS / once));
-  const rates = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    for (let q = 0; q < reps; q++) call();
-    rates.push((units * reps * 1000) / (performance.now() - t0));
-  }
-  return rates;
-}
-
-const sig = (x) => Number(x.toPrecision(4));
-function summary(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return { value: sig(s[s.length >> 1]), min: sig(s[0]), max: sig(s[s.length - 1]), runs: s.length };
-}
+/** Images per second of each of RUNS timed runs of `call` (`units` images per call). */
+const measure = (call, units) => rates(call, units, { runMs: RUN_MS, runs: RUNS, warmupCalls: 50 });
 
 const records = [];
 const record = (kase, sys, metric, values, extra = {}) =>

@@ -9,6 +9,7 @@
 // fastest. TF.js runs `tf.matMul(a, b, transposeA, transposeB)` + `dataSync()` on tensors
 // already in its memory; minibatch runs `gemm` on matrices already in its memory.
 import { createEngine, hardwareThreads, matmul, tensor, useEngine } from '@minibatch/core';
+import { rates, summary } from './timing.mjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
@@ -29,38 +30,14 @@ function randomMatrix(len, seed) {
   return out;
 }
 
-/** Times `call` after a warm-up and returns the GFLOP/s of each timed run. */
-function measure(call, flop) {
-  // Warm up for about 300 ms (at least one call): V8 tiers wasm up in the background.
-  let once = Infinity, spent = 0;
-  for (let w = 0; w < 20 && spent < 300; w++) {
-    const t0 = performance.now();
-    call();
-    const dt = performance.now() - t0;
-    once = Math.min(once, dt);
-    spent += dt;
-  }
-  const reps = Math.max(1, Math.round(RUN_MS / once));
-  const runs = Math.min(7, Math.max(3, Math.floor(FIGURE_MS / (reps * once))));
-  const gflops = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    for (let q = 0; q < reps; q++) call();
-    gflops.push((flop * reps) / ((performance.now() - t0) * 1e6));
-  }
-  return gflops;
-}
-
-function summary(gflops) {
-  const s = [...gflops].sort((x, y) => x - y);
-  const round = (x) => Math.round(x * 10) / 10;
-  return { value: round(s[s.length >> 1]), min: round(s[0]), max: round(s[s.length - 1]), runs: s.length };
-}
+/** GFLOP/s of each timed run of `call` (`flop` floating-point operations per call). */
+const measure = (call, flop) => rates(call, flop / 1e9, { runMs: RUN_MS, figureMs: FIGURE_MS });
+const oneDecimal = (x) => Math.round(x * 10) / 10;
 
 const results = [];
 function record(caseName, system, gflops, note) {
   const r = gflops
-    ? { bench: 'gemm', case: caseName, system, metric: 'gflops', ...summary(gflops) }
+    ? { bench: 'gemm', case: caseName, system, metric: 'gflops', ...summary(gflops, oneDecimal) }
     : { bench: 'gemm', case: caseName, system, metric: 'gflops', value: null, note };
   results.push(r);
   if (json) console.log(JSON.stringify(r));

@@ -58,7 +58,7 @@ for (let i = 0; i < WARMUP; i++) mbStep();
 const mbAfterWarmup = p.data();
 const mb = measure(mbStep);
 const live = engine().stats().liveBlocks;
-record(engine().build === 'simd' ? 'minibatch' : 'minibatch-scalar', mb);
+record(engine().build === 'scalar' ? 'minibatch-scalar' : 'minibatch', mb);
 
 // ---------------------------------------------------------------- TF.js, wasm backend
 let note = '';

@@ -99,7 +99,7 @@ export class Engine {
   private scratchPtr = 0;
   private scratchBytes = 0;
   private readonly argsPtr: number;
-  private readonly pool: Pool | null = null;
+  private pool: Pool | null = null;
 
   /** `threads` > 1 needs `module` built for shared memory (see createEngine). */
   constructor(build: Build, module: WebAssembly.Module, threads = 1) {
@@ -134,7 +134,7 @@ export class Engine {
    * disjoint memory. Without a pool, one after another on this thread.
    */
   parallel(kernel: KernelName, parts: readonly Part[]): void {
-    if (this.pool !== null) {
+    if (this.pool !== null && parts.length > 1) {
       this.pool.run(kernel, parts);
       return;
     }
@@ -150,6 +150,7 @@ export class Engine {
   /** Stops the worker threads; the engine keeps working on the calling thread alone. */
   close(): void {
     this.pool?.close();
+    this.pool = null;
   }
 
   /**
@@ -172,24 +173,7 @@ export class Engine {
   /** Allocates `bytes` (contents undefined) and returns the byte offset. */
   alloc(bytes: number): number {
     const size = sizeClass(bytes);
-    const list = this.freeLists.get(size);
-    let ptr = list !== undefined && list.length > 0 ? list.pop()! : -1;
-    if (ptr < 0) {
-      ptr = this.top;
-      this.top += size;
-      const need = this.top - this.memory.buffer.byteLength;
-      if (need > 0) {
-        try {
-          this.memory.grow(Math.ceil(need / PAGE));
-        } catch {
-          this.top -= size;
-          throw new RangeError(
-            `out of WebAssembly memory: could not grow to ${(this.top + size) / 2 ** 20} MiB for a ${bytes}-byte tensor ` +
-              `(${this.live} bytes live). Free tensors you no longer need (scope(), dispose()) or use smaller batches.`,
-          );
-        }
-      }
-    }
+    const ptr = this.take(size, bytes);
     this.live += size;
     this.liveBlocks++;
     return ptr;
@@ -198,11 +182,35 @@ export class Engine {
   /** Returns a block from alloc(bytes) to its free list. */
   free(ptr: number, bytes: number): void {
     const size = sizeClass(bytes);
+    this.release(ptr, size);
+    this.live -= size;
+    this.liveBlocks--;
+  }
+
+  /** A block of one size class, from its free list or the top of the heap (growing memory). */
+  private take(size: number, bytes: number): number {
+    const list = this.freeLists.get(size);
+    if (list !== undefined && list.length > 0) return list.pop()!;
+    const ptr = this.top;
+    const need = ptr + size - this.memory.buffer.byteLength;
+    if (need > 0) {
+      try {
+        this.memory.grow(Math.ceil(need / PAGE));
+      } catch {
+        throw new RangeError(
+          `out of WebAssembly memory: could not grow to ${(ptr + size) / 2 ** 20} MiB for a ${bytes}-byte tensor ` +
+            `(${this.live} bytes live). Free tensors you no longer need (scope(), dispose()) or use smaller batches.`,
+        );
+      }
+    }
+    this.top += size;
+    return ptr;
+  }
+
+  private release(ptr: number, size: number): void {
     let list = this.freeLists.get(size);
     if (list === undefined) this.freeLists.set(size, (list = []));
     list.push(ptr);
-    this.live -= size;
-    this.liveBlocks--;
   }
 
   /**
@@ -211,16 +219,10 @@ export class Engine {
    */
   scratch(bytes: number): number {
     if (bytes > this.scratchBytes) {
-      // Workspace is the engine's, not a tensor's: kept out of liveBytes/liveBlocks.
-      if (this.scratchBytes > 0) {
-        this.free(this.scratchPtr, this.scratchBytes);
-        this.live += this.scratchBytes;
-        this.liveBlocks++;
-      }
+      // Workspace is the engine's, not a tensor's: not counted in liveBytes/liveBlocks.
+      if (this.scratchBytes > 0) this.release(this.scratchPtr, this.scratchBytes);
       this.scratchBytes = sizeClass(Math.max(bytes, 1 << 16));
-      this.scratchPtr = this.alloc(this.scratchBytes);
-      this.live -= this.scratchBytes;
-      this.liveBlocks--;
+      this.scratchPtr = this.take(this.scratchBytes, bytes);
     }
     return this.scratchPtr;
   }

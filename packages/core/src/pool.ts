@@ -83,7 +83,6 @@ export class Pool {
   private readonly workers: { terminate(): unknown }[] = [];
   private readonly blocking: boolean;
   private readonly readyPromise: Promise<void>;
-  private closed = false;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, controlPtr: number, workers: number,
     private readonly kernels: Kernels) {
@@ -130,15 +129,12 @@ export class Pool {
   }
 
   /**
-   * Runs `kernel` once per part: part 0 on the calling thread, the others on workers that
-   * have started (the calling thread runs any part no worker takes). Returns when all are done.
+   * Runs `kernel` once per part (two or more): part 0 on the calling thread, the others on
+   * workers that have started (the calling thread runs any part no worker takes). Returns
+   * when all are done.
    */
   run(kernel: KernelName, parts: readonly Part[]): void {
     const fn = this.kernels[kernel] as (...a: number[]) => unknown;
-    if (parts.length === 1 || this.closed) {
-      for (const p of parts) fn(...p);
-      return;
-    }
     const id = KERNEL_IDS[kernel];
     const ctrl = this.ctrl;
     let given = 0;
@@ -170,10 +166,8 @@ export class Pool {
     if (failed) throw new Error(`minibatch: kernel ${kernel} failed on a worker thread`);
   }
 
-  /** Stops the workers (the engine then runs everything on the calling thread). */
+  /** Stops the workers (the engine then drops the pool and runs everything itself). */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     for (let w = 0; w < this.threads - 1; w++) {
       const slot = this.base + w * SLOT_WORDS;
       this.ctrl[slot + KERNEL] = EXIT;

@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { createEngine, matmul, softmaxCrossEntropy, tensor, useEngine, type Build } from '../src/index.js';
+import * as mb from '../src/index.js';
+import { createEngine, useEngine, type Build } from '../src/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = new URL('..', import.meta.url).pathname;
@@ -19,24 +20,31 @@ if (!available) {
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
 
-// `?threads=N` asks for N threads; the page reports what it got, or the error it met.
-const page = `<!doctype html><script type="module">
-import { init, tensor, matmul, softmaxCrossEntropy, engine } from '/dist/index.js';
-try {
-  const threads = new URLSearchParams(location.search).get('threads');
-  await init(threads ? { threads: Number(threads) } : {});
-  const a = tensor([[1, 2, 3], [4, 5, 6]]).setRequiresGrad();
-  const b = tensor([[1, 0], [0, 1], [1, 1]]);
-  const loss = softmaxCrossEntropy(matmul(a, b), [1, 0]);
+/**
+ * The work both sides do, the page and Node: a loss and its gradient, and a product big
+ * enough to be split over the threads (its checksum must not depend on them). It runs as
+ * it is in Node and as its source text in the page, so both do exactly the same.
+ */
+function work(mb: typeof import('../src/index.js')): { loss: number; grad: number[]; sum: number } {
+  const a = mb.tensor([[1, 2, 3], [4, 5, 6]]).setRequiresGrad();
+  const loss = mb.softmaxCrossEntropy(mb.matmul(a, mb.tensor([[1, 0], [0, 1], [1, 1]])), [1, 0]);
   loss.backward();
-  // A product big enough to be split over the threads: its checksum must not depend on them.
-  const x = tensor(Array.from({ length: 256 * 300 }, (_, i) => Math.sin(i)), [256, 300]);
-  const y = tensor(Array.from({ length: 300 * 200 }, (_, i) => Math.cos(i)), [300, 200]);
-  const big = matmul(x, y).data();
+  const x = mb.tensor(Array.from({ length: 256 * 300 }, (_, i) => Math.sin(i)), [256, 300]);
+  const y = mb.tensor(Array.from({ length: 300 * 200 }, (_, i) => Math.cos(i)), [300, 200]);
+  const big = mb.matmul(x, y).data();
   let sum = 0;
   for (let i = 0; i < big.length; i++) sum += big[i] * ((i % 7) + 1);
-  window.result = { build: engine().build, threads: engine().threads, isolated: crossOriginIsolated,
-    loss: loss.item(), grad: Array.from(a.grad.data()), sum };
+  return { loss: loss.item(), grad: Array.from(a.grad!.data()), sum };
+}
+
+// `?threads=N` asks for N threads; the page reports what it got, or the error it met.
+const page = `<!doctype html><script type="module">
+import * as mb from '/dist/index.js';
+try {
+  const threads = new URLSearchParams(location.search).get('threads');
+  await mb.init(threads ? { threads: Number(threads) } : {});
+  window.result = { build: mb.engine().build, threads: mb.engine().threads, isolated: crossOriginIsolated,
+    ...(${work.toString()})(mb) };
 } catch (error) {
   window.result = { error: String(error && error.message || error) };
 }
@@ -96,15 +104,7 @@ describe.runIf(available)('in Chromium', () => {
   async function expected(build: Build): Promise<{ loss: number; grad: number[]; sum: number }> {
     const previous = useEngine(await createEngine({ build, threads: 1 }));
     try {
-      const a = tensor([[1, 2, 3], [4, 5, 6]]).setRequiresGrad();
-      const loss = softmaxCrossEntropy(matmul(a, tensor([[1, 0], [0, 1], [1, 1]])), [1, 0]);
-      loss.backward();
-      const x = tensor(Array.from({ length: 256 * 300 }, (_, i) => Math.sin(i)), [256, 300]);
-      const y = tensor(Array.from({ length: 300 * 200 }, (_, i) => Math.cos(i)), [300, 200]);
-      const big = matmul(x, y).data();
-      let sum = 0;
-      for (let i = 0; i < big.length; i++) sum += big[i] * ((i % 7) + 1);
-      return { loss: loss.item(), grad: Array.from(a.grad!.data()), sum };
+      return work(mb);
     } finally {
       useEngine(previous);
     }
