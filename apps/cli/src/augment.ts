@@ -1,40 +1,10 @@
-// The config's "augment" list: a pipeline of @minibatch/augment transforms run on training
-// batches only (fit's transform hook), and `minibatch augment-preview`, which writes a PNG
-// grid of original and augmented samples so a person can see what the pipeline does.
+// `minibatch augment-preview`: writes a PNG grid of original and augmented samples so a person
+// can see what a config's "augment" pipeline does (training applies it through experiment()).
 import { readFile, writeFile } from 'node:fs/promises';
 import { scope, tensor } from '@minibatch/core';
-import { augment, compose, type Augmentation } from '@minibatch/augment';
-import type { Dataset } from '@minibatch/data';
-import type { Registry } from '@minibatch/registry';
+import { augment } from '@minibatch/augment';
+import { ConfigError, checkImageShape, defaultRegistry, loadConfigData, makeAugmentation, makePreprocessing, parseRunConfig } from '@minibatch/train';
 import { encode } from 'fast-png';
-import { ConfigError, cliRegistry, loadData, makePreprocessing, parseConfig, type RunConfig } from './config.js';
-
-/** The pipeline of a config's "augment" list, or null when there is none. Names and configs are checked here. */
-export function makeAugmentation(steps: RunConfig['augment'], registry: Registry): Augmentation | null {
-  if (steps.length === 0) return null;
-  return compose(steps.map(({ name, config }, i) => {
-    try {
-      return registry.fromJSON<Augmentation>({ kind: 'augmentation', name, config });
-    } catch (error) {
-      throw new ConfigError(`augment.${i}: ${(error as Error).message}`);
-    }
-  }));
-}
-
-/** Checks that (preprocessed) samples are images [height, width, channels]. */
-export function checkImageShape(shape: readonly number[]): void {
-  if (shape.length !== 3) {
-    throw new ConfigError(
-      `augment: the augmentations need image samples [height, width, channels], but the preprocessing makes samples of shape [${shape.join(', ')}]; ` +
-        'remove "augment", or use preprocessing that keeps the image shape (scale, center, standardize)',
-    );
-  }
-}
-
-/** Fits data-dependent augmentations (PCA lighting) on the training samples. */
-export function fitAugmentation(pipeline: Augmentation, train: Dataset): void {
-  pipeline.fit?.({ x: train.x, shape: train.shape });
-}
 
 export interface PreviewArgs {
   config: string;
@@ -65,19 +35,18 @@ export async function augmentPreviewCommand(args: PreviewArgs, io: { out: NodeJS
   } catch (error) {
     throw new ConfigError(`cannot read config ${args.config}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  const config = parseConfig(text, args.config);
+  const config = parseRunConfig(text, args.config);
   const { count = 8, variants = 7, scale = 2, seed = config.seed } = args;
   for (const [name, v, max] of [['count', count, 256], ['variants', variants, 64], ['scale', scale, 16]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > max) throw new ConfigError(`--${name} must be an integer in [1, ${max}], got ${v}`);
   }
-  const registry = cliRegistry();
-  const pipeline = makeAugmentation(config.augment, registry);
+  const pipeline = makeAugmentation(config.augment, defaultRegistry());
   if (pipeline === null) throw new ConfigError(`augment-preview: ${args.config} has no "augment" list to preview`);
   const pre = makePreprocessing(config.preprocessing);
-  const { train: raw } = loadData(config.data, config.seed);
+  const { train: raw } = loadConfigData(config.data, config.seed);
   const train = pre === null ? raw : pre.fit(raw).transform(raw);
   checkImageShape(train.shape);
-  fitAugmentation(pipeline, train);
+  pipeline.fit?.({ x: train.x, shape: train.shape });
   const [h, w, c] = train.shape;
   if (c !== 1 && c !== 3) throw new ConfigError(`augment-preview: can draw 1- or 3-channel images, these have ${c}`);
   const n = Math.min(count, train.count);

@@ -1,16 +1,15 @@
 // The commands of `minibatch`: train, eval, summary. Each returns its exit code and writes
-// to the streams it is given, so tests run them in-process.
+// to the streams it is given, so tests run them in-process. A config becomes a run through
+// @minibatch/train's experiment(); the commands add only files, progress and printing.
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
-import { Rng, engine } from '@minibatch/core';
-import type { Dataset, Preprocessor } from '@minibatch/data';
-import { Module, modelFromConfig } from '@minibatch/layers';
-import type { Optimizer } from '@minibatch/optimizers';
-import { evaluate, fit, type EpochLogs } from '@minibatch/train';
+import { engine } from '@minibatch/core';
+import { preprocessorFromJSON } from '@minibatch/data';
+import {
+  ConfigError, INPUT_SHAPES, buildModel, defaultRegistry, evaluate, experiment, loadConfigData, modelInputShape, parseRunConfig,
+  type DatasetName, type EpochLogs, type RunConfig,
+} from '@minibatch/train';
 import { loadModel, saveModel } from '@minibatch/train/node';
-import { toBatchTransform } from '@minibatch/augment';
-import { checkImageShape, fitAugmentation, makeAugmentation } from './augment.js';
-import { ConfigError, INPUT_SHAPES, cliRegistry, loadData, makePreprocessing, makeRegularization, parseConfig, preprocessorFromJSON, type DatasetName, type RunConfig } from './config.js';
 
 export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -24,13 +23,7 @@ async function readConfig(path: string): Promise<RunConfig> {
   } catch (error) {
     throw new ConfigError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  return parseConfig(text, path);
-}
-
-function buildModel(config: RunConfig): Module {
-  const registry = cliRegistry();
-  const model = modelFromConfig(registry, config.model as never);
-  return model;
+  return parseRunConfig(text, path);
 }
 
 const fmt = (v: number | undefined, digits = 4): string => (v === undefined ? '-' : v.toFixed(digits));
@@ -57,45 +50,21 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   const config = await readConfig(args.config);
   if (args.epochs !== undefined) config.epochs = args.epochs;
   if (args.seed !== undefined) config.seed = args.seed;
-  const registry = cliRegistry();
-  // Everything named in the config is resolved before the (slower) data loading, so a typo fails fast.
-  const model = buildModel(config);
-  const augmentation = makeAugmentation(config.augment, registry);
-  const regularization = makeRegularization(config.regularization, registry);
-  const pre = makePreprocessing(config.preprocessing);
-  const splits = loadData(config.data, config.seed);
-  const prepared = applyPreprocessing(pre, splits.train, splits.validation, splits.test);
-  // Augmentation runs on training batches only, after the preprocessing (evaluate() has no transform).
-  if (augmentation !== null) {
-    checkImageShape(prepared.train.shape);
-    fitAugmentation(augmentation, prepared.train);
-  }
-  model.build(prepared.train.shape, new Rng(config.seed));
-  const optimizer = registry.fromJSON<Optimizer<object>>({ kind: 'optimizer', name: config.optimizer.name, config: config.optimizer.config });
-  const loss = registry.fromJSON<never>({ kind: 'loss', name: config.loss.name, config: config.loss.config });
+  const run = experiment(config);
+  const { train, validation } = run.data;
   const json = args.json === true;
   const tty = !json && io.out.isTTY === true;
-  const batchesPerEpoch = Math.ceil(prepared.train.count / config.batchSize);
+  const batchesPerEpoch = Math.ceil(train.count / config.batchSize);
   let bar: cliProgress.SingleBar | null = null;
   let seen = 0;
   let lossSum = 0;
   let epochStart = 0;
   if (!json) {
     const e = engine();
-    io.out.write(`training on ${prepared.train.count} samples of ${config.data.name}${prepared.validation ? `, validating on ${prepared.validation.count}` : ''}` +
+    io.out.write(`training on ${train.count} samples of ${config.data.name}${validation ? `, validating on ${validation.count}` : ''}` +
       ` (${e.build} kernels, ${e.threads} thread${e.threads === 1 ? '' : 's'})\n`);
   }
-  fit(model, prepared.train, {
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    loss,
-    optimizer,
-    metrics: config.metrics as never,
-    validation: prepared.validation,
-    registry,
-    regularization,
-    transform: augmentation === null ? undefined : toBatchTransform(augmentation, { classes: prepared.train.classes }),
+  run.run({
     callbacks: {
       onBatchEnd: (b) => {
         if (!tty) return;
@@ -129,24 +98,15 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
       },
     },
   });
-  const test = evaluate(model, prepared.test, { loss, metrics: ['accuracy'] });
+  const test = run.test();
   if (json) io.out.write(`${JSON.stringify({ final: true, test_loss: test.loss, test_accuracy: test.accuracy })}\n`);
-  else io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${prepared.test.count} samples)\n`);
+  else io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${run.data.test.count} samples)\n`);
   if (args.out !== undefined) {
-    await saveModel(args.out, model, prepared.train.shape, {
-      preprocessing: pre?.toJSON(),
-      info: { data: config.data, loss: config.loss, test_accuracy: test.accuracy, originalShape: splits.train.shape },
-    });
+    await saveModel(args.out, run.model, train.shape, run.extras(test.accuracy));
     if (!json) io.out.write(`saved ${args.out}\n`);
   }
-  model.dispose();
+  run.dispose();
   return 0;
-}
-
-function applyPreprocessing(pre: Preprocessor | null, train: Dataset, validation: Dataset | undefined, test: Dataset) {
-  if (pre === null) return { train, validation, test };
-  const fitted = pre.fit(train);
-  return { train: fitted.transform(train), validation: validation && fitted.transform(validation), test: fitted.transform(test) };
 }
 
 export interface EvalArgs {
@@ -157,7 +117,7 @@ export interface EvalArgs {
 
 /** `minibatch eval <model.safetensors> [--data mnist|fashion-mnist]`: test-split loss and accuracy. */
 export async function evalCommand(args: EvalArgs, io: Io): Promise<number> {
-  const registry = cliRegistry();
+  const registry = defaultRegistry();
   const loaded = await loadModel(args.model, registry);
   const info = (loaded.info ?? {}) as { data?: RunConfig['data']; loss?: RunConfig['loss'] };
   const name = (args.data ?? info.data?.name) as DatasetName | undefined;
@@ -165,7 +125,7 @@ export async function evalCommand(args: EvalArgs, io: Io): Promise<number> {
     throw new ConfigError(`eval: which data? pass --data ${Object.keys(INPUT_SHAPES).join('|')} (the model file does not name one)`);
   }
   const dataConfig = { validation: 0, testCount: 2000, ...(info.data ?? {}), name, limit: undefined };
-  const { test } = loadData(dataConfig, 0);
+  const { test } = loadConfigData(dataConfig, 0);
   const pre = loaded.preprocessing !== undefined ? preprocessorFromJSON(loaded.preprocessing as never) : null;
   const data = pre === null ? test : pre.transform(test);
   const loss = info.loss ? registry.fromJSON<never>({ kind: 'loss', ...info.loss }) : undefined;
@@ -180,8 +140,7 @@ export async function evalCommand(args: EvalArgs, io: Io): Promise<number> {
 export async function summaryCommand(args: { config: string }, io: Io): Promise<number> {
   const config = await readConfig(args.config);
   const model = buildModel(config);
-  const shape = makePreprocessing(config.preprocessing)?.outputShape(INPUT_SHAPES[config.data.name]) ?? INPUT_SHAPES[config.data.name];
-  io.out.write(`${model.summary(shape)}\n`);
+  io.out.write(`${model.summary(modelInputShape(config))}\n`);
   model.dispose();
   return 0;
 }

@@ -1,12 +1,10 @@
 // Entry of the CLI as a library: run(argv, io) is what the `minibatch` binary calls.
 import { parseArgs } from 'node:util';
 import { init } from '@minibatch/core';
-import { ConfigError } from './config.js';
+import { ConfigError } from '@minibatch/train';
 import { augmentPreviewCommand } from './augment.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 
-export { parseConfig, runConfigSchema, ConfigError } from './config.js';
-export type { RunConfig } from './config.js';
 export type { Io } from './commands.js';
 
 const USAGE = `usage:

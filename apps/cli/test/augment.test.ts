@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
-import { loadData } from '../src/config.js';
+import { loadConfigData } from '@minibatch/train';
 import { run } from '../src/index.js';
 import { capture, configFile } from './helpers.js';
 
@@ -83,7 +83,7 @@ describe('minibatch augment-preview', () => {
     expect([png.width, png.height, png.channels, png.depth]).toEqual([94, 92, 1, 8]);
     // The original cells are the first training samples, min–max mapped to 0…255 (global
     // centering is a shift, so the raw pixels map the same way).
-    const { train } = loadData({ name: 'mnist', limit: 600, validation: 0, testCount: 2000 }, small.seed);
+    const { train } = loadConfigData({ name: 'mnist', limit: 600, validation: 0, testCount: 2000 }, small.seed);
     const raw = train.x.subarray(0, 3 * 784);
     let [lo, hi] = [Infinity, -Infinity];
     for (const v of raw) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../src/index.js';
 import { capture, configFile } from './helpers.js';
 import { loadModel } from '@minibatch/train/node';
-import { cliRegistry } from '../src/config.js';
+import { defaultRegistry } from '@minibatch/train';
 
 const small = {
   data: { name: 'mnist', limit: 600 },
@@ -96,7 +96,7 @@ describe('regularization in the config', () => {
     }
     expect(lines[2].test_accuracy).toBeGreaterThan(0.7);
     // Max-norm held after the last step: every unit's incoming weights have norm ≤ 1.5.
-    const loaded = await loadModel(path, cliRegistry());
+    const loaded = await loadModel(path, defaultRegistry());
     const kernels = loaded.model.parameterInfo().filter((p) => p.kind === 'weight');
     expect(kernels.map((p) => p.name)).toEqual(['1.weight', '3.weight']);
     for (const { tensor } of kernels) {

@@ -8,3 +8,9 @@ export { encodeSafetensors, decodeSafetensors, FormatError } from './safetensors
 export type { NamedArray, SafetensorsFile } from './safetensors.js';
 export { encodeModel, decodeModel, MODEL_FORMAT } from './model-file.js';
 export type { ModelExtras, LoadedModel } from './model-file.js';
+export { runConfigSchema, parseRunConfig, defaultRegistry, ConfigError, DATASETS, INPUT_SHAPES } from './config.js';
+export type { RunConfig, DatasetName } from './config.js';
+export {
+  experiment, loadConfigData, splitConfigData, makePreprocessing, makeAugmentation, makeRegularization, buildModel, modelInputShape, checkImageShape,
+} from './experiment.js';
+export type { Experiment, ExperimentOptions, RunOptions, Splits, DataSource } from './experiment.js';
