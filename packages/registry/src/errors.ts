@@ -7,11 +7,24 @@ export type RegistryErrorCode =
   | 'invalid-config'
   | 'duplicate'
   | 'invalid-spec'
+  | 'invalid-json'
   | 'not-serializable';
+
+/** A place inside a JSON document: keys and array indices, e.g. ['model', 3, 'config', 'units']. */
+export type JsonPath = readonly (string | number)[];
+
+/** One bad field of a config: where it is (relative to the config) and what is wrong with it. */
+export interface ConfigIssue {
+  readonly path: JsonPath;
+  /** "unknown key 'unitz' (did you mean 'units'?)", "expected a number > 0, got -1". */
+  readonly text: string;
+}
 
 /**
  * The one error type the registry throws. The message is written for a person (what was
- * asked, what is known, what to do); `code` is for programs.
+ * asked, what is known, what to do); `code` is for programs. An error raised inside a larger
+ * document (a layer of a model in a run config) is located with `at(path)`, so the message
+ * names the full path: `model[3].config.unitz`.
  *
  * @example
  * try { registry.create('optimizer', 'adma'); }
@@ -19,12 +32,54 @@ export type RegistryErrorCode =
  */
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
+  /** The bad fields of an 'invalid-config' error (empty for the other codes). */
+  readonly issues: readonly ConfigIssue[];
+  /** Where in the enclosing document the error happened (empty: at the top). */
+  readonly path: JsonPath;
+  /** What the config was for ("optimizer 'adam'"), for 'invalid-config' errors. */
+  readonly subject: string | undefined;
+  readonly #bare: string;
+
   constructor(
     readonly code: RegistryErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; issues?: readonly ConfigIssue[]; subject?: string; path?: JsonPath },
   ) {
-    super(message, options);
+    const issues = options?.issues ?? [];
+    const path = options?.path ?? [];
+    super(render(message, options?.subject, issues, path), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.issues = issues;
+    this.path = path;
+    this.subject = options?.subject;
+    this.#bare = message;
+  }
+
+  /** The same error, located at `prefix` inside an enclosing document. */
+  at(prefix: JsonPath): RegistryError {
+    if (prefix.length === 0) return this;
+    return new RegistryError(this.code, this.#bare, {
+      cause: this.cause, issues: this.issues, path: [...prefix, ...this.path], ...(this.subject !== undefined ? { subject: this.subject } : {}),
+    });
+  }
+}
+
+function render(message: string, subject: string | undefined, issues: readonly ConfigIssue[], path: JsonPath): string {
+  if (issues.length === 0) return path.length === 0 ? message : `${formatPath(path)}: ${message}`;
+  const where = path.length === 0 ? '' : ` at ${formatPath(path)}`;
+  const lines = issues.map((issue) => `  - ${formatPath([...path, ...issue.path])}: ${issue.text}`);
+  return `invalid config for ${subject ?? 'this'}${where}:\n${lines.join('\n')}`;
+}
+
+/**
+ * Runs `fn`; a RegistryError it throws is located at `path` (see RegistryError.at), so nested
+ * configs report full paths. Other errors pass through unchanged.
+ */
+export function locate<T>(path: JsonPath, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RegistryError) throw error.at(path);
+    throw error;
   }
 }
 
@@ -81,8 +136,8 @@ export function show(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** ['betas', 1] -> 'betas[1]'; the root is called 'config' so the line still reads. */
-function showPath(path: readonly PropertyKey[]): string {
+/** ['model', 3, 'config'] -> 'model[3].config'; the root is called 'config' so the line still reads. */
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
@@ -101,7 +156,7 @@ function bound(issue: { origin: string; inclusive?: boolean; exact?: boolean }, 
 }
 
 /** What the schema wanted, in words. Zod's own messages are the fallback (refine() texts are already written for people). */
-function expected(issue: z.core.$ZodIssue, knownKeys: readonly string[]): string {
+function expected(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${issue.expected}`;
@@ -115,13 +170,6 @@ function expected(issue: z.core.$ZodIssue, knownKeys: readonly string[]): string
       return `expected a multiple of ${issue.divisor}`;
     case 'invalid_format':
       return issue.format === 'regex' ? `expected a string matching ${issue.pattern}` : `expected a valid ${issue.format}`;
-    case 'unrecognized_keys':
-      return issue.keys
-        .map((key) => {
-          const near = suggest(key, knownKeys);
-          return `unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}`;
-        })
-        .join('; ');
     case 'invalid_union': {
       // When every branch failed on the type alone, "number or string" says it all.
       const kinds = issue.errors.map((branch) => (branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0 ? branch[0].expected : undefined));
@@ -133,16 +181,31 @@ function expected(issue: z.core.$ZodIssue, knownKeys: readonly string[]): string
 }
 
 /**
- * One readable message from zod issues, one line per bad field:
- * `invalid config for optimizer 'adam':\n  - lr: expected a number > 0, got -1`.
- * Issues need `input`, so parse with `{ reportInput: true }`.
+ * The bad fields of a failed parse, in words: `{ path: ['lr'], text: 'expected a number > 0, got -1' }`.
+ * Issues need `input`, so parse with `{ reportInput: true }`. `knownKeys(path)` gives the keys an
+ * object at `path` allows, for did-you-mean on unknown keys.
  */
-export function formatIssues(kind: string, name: string, issues: readonly z.core.$ZodIssue[], knownKeys: readonly string[] = []): string {
-  const lines = issues.map((issue) => {
-    const what = expected(issue, issue.path.length === 0 ? knownKeys : []);
-    if (issue.code === 'unrecognized_keys') return `  - ${showPath(issue.path)}: ${what}`;
+export function describeIssues(issues: readonly z.core.$ZodIssue[], knownKeys: (path: readonly PropertyKey[]) => readonly string[] = () => []): ConfigIssue[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map((k) => (typeof k === 'number' ? k : String(k)));
+    if (issue.code === 'unrecognized_keys') {
+      // One line per key, located at the key itself: 'layers[3].config.unitz'.
+      const known = knownKeys(issue.path);
+      return issue.keys.map((key) => {
+        const near = suggest(key, known);
+        return { path: [...path, key], text: `unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}` };
+      });
+    }
+    if (issue.code === 'invalid_union') {
+      // The value had the right type for exactly one form (an object where "a name, or
+      // { name, config }" was allowed): report what is wrong inside that form.
+      const fitting = issue.errors.filter((branch) => !branch.some((b) => b.code === 'invalid_type' && b.path.length === 0));
+      // Only for objects (issues inside the value); a scalar's own union message says more.
+      if (fitting.length === 1 && fitting[0].every((b) => b.path.length > 0 || b.code === 'unrecognized_keys')) {
+        return describeIssues(fitting[0].map((b) => ({ ...b, path: [...issue.path, ...b.path] })), knownKeys);
+      }
+    }
     const got = issue.input === undefined ? 'but it is missing' : `got ${show(issue.input)}`;
-    return `  - ${showPath(issue.path)}: ${what}, ${got}`;
+    return [{ path, text: `${expected(issue)}, ${got}` }];
   });
-  return `invalid config for ${kind} '${name}':\n${lines.join('\n')}`;
 }

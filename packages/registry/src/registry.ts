@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { RegistryError, formatIssues, plural, show, suggest } from './errors.js';
+import { parseJson } from './json.js';
+import { RegistryError, describeIssues, locate, plural, show, suggest, type JsonPath } from './errors.js';
 
 /** The kinds minibatch packages use. Any other string works too; these just autocomplete. */
 export type Kind =
@@ -15,7 +16,7 @@ export interface Spec {
 }
 
 /** Zod schema of a {@link Spec}, for plugin configs that nest other plugins (a layer list, an optimizer's schedule). */
-export const specSchema = z.object({
+export const specSchema = z.strictObject({
   kind: z.string().min(1),
   name: z.string().min(1),
   config: z.record(z.string(), z.unknown()).default({}),
@@ -73,7 +74,7 @@ export interface Registry {
  * Declare a plugin entry; the config type of `create` is inferred from the schema.
  *
  * @example
- * const sgd = define('optimizer', 'sgd', z.object({ lr: z.number().positive().default(0.01) }),
+ * const sgd = define('optimizer', 'sgd', z.strictObject({ lr: z.number().positive().default(0.01) }),
  *   (config) => ({ lr: config.lr }), 'plain stochastic gradient descent');
  * createRegistry().register(sgd).create('optimizer', 'sgd'); // { lr: 0.01 }
  */
@@ -136,15 +137,50 @@ const DIRECT = '(registered directly)';
  * that can also be constructed directly (`new Dense({ units: 3 })`).
  *
  * @example
- * parseConfig('layer', 'dense', z.object({ units: z.number().int().positive() }), { units: -3 });
+ * parseConfig('layer', 'dense', z.strictObject({ units: z.number().int().positive() }), { units: -3 });
  * // RegistryError: invalid config for layer 'dense':\n  - units: expected a number > 0, got -3
  */
 export function parseConfig<S extends z.ZodType>(kind: Kind, name: string, schema: S, config: unknown = {}): z.output<S> {
   // reportInput puts the offending value into each issue, so the message can show it.
   const parsed = schema.safeParse(config, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const knownKeys = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-  throw new RegistryError('invalid-config', formatIssues(kind, name, parsed.error.issues, knownKeys), { cause: parsed.error });
+  const issues = describeIssues(parsed.error.issues, (path) => keysAt(schema, path));
+  throw new RegistryError('invalid-config', `invalid config for ${kind} '${name}'`, { cause: parsed.error, issues, subject: `${kind} '${name}'` });
+}
+
+/** The keys an object schema at `path` inside `schema` allows (through arrays, optionals, defaults and unions). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let nodes: z.ZodType[] = [schema];
+  const unwrap = (s: z.ZodType): z.ZodType[] => {
+    const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; options?: z.ZodType[] } } })._zod.def;
+    if (def.innerType !== undefined) return unwrap(def.innerType);
+    if (def.type === 'union' && def.options !== undefined) return def.options.flatMap(unwrap);
+    return [s];
+  };
+  for (const key of [...path, null]) {
+    nodes = nodes.flatMap(unwrap);
+    if (key === null) break;
+    nodes = nodes.flatMap((s) => {
+      if (s instanceof z.ZodObject && typeof key === 'string' && key in s.shape) return [s.shape[key] as z.ZodType];
+      if (s instanceof z.ZodArray && typeof key === 'number') return [s.element as z.ZodType];
+      return [];
+    });
+  }
+  return nodes.flatMap((s) => (s instanceof z.ZodObject ? Object.keys(s.shape) : []));
+}
+
+/**
+ * Creates the instance a spec names, locating any error inside an enclosing document: an
+ * unknown name at `path`, a bad config at `path.config` (e.g. `model[3].config.units`).
+ *
+ * @example
+ * createAt(registry, 'layer', 'dense', { unitz: 3 }, ['model', 3]);
+ * // RegistryError: invalid config for layer 'dense' at model[3].config:
+ * //   - model[3].config.unitz: unknown key 'unitz' (did you mean 'units'?)
+ */
+export function createAt<T = unknown>(registry: Registry, kind: Kind, name: string, config: unknown, path: JsonPath): T {
+  locate(path, () => registry.get(kind, name));
+  return locate([...path, 'config'], () => registry.create<T>(kind, name, config));
 }
 
 export function createRegistry(): Registry {
@@ -229,13 +265,7 @@ export function createRegistry(): Registry {
       return instance as T;
     },
     fromJSON<T>(spec: unknown): T {
-      if (typeof spec === 'string') {
-        try {
-          spec = JSON.parse(spec);
-        } catch (e) {
-          throw new RegistryError('invalid-spec', `invalid spec: not valid JSON (${(e as Error).message})`, { cause: e });
-        }
-      }
+      if (typeof spec === 'string') spec = parseJson(spec, { source: 'spec' });
       const example = `expected an object like { "kind": "optimizer", "name": "adam", "config": { "lr": 0.001 } }`;
       if (!isRecord(spec)) throw new RegistryError('invalid-spec', `invalid spec: ${example}, got ${show(spec)}`);
       for (const field of ['kind', 'name'] as const) {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { createRegistry, define, RegistryError, z } from '../src/index.js';
+import { createAt, createRegistry, define, locate, parseJson, RegistryError, z } from '../src/index.js';
 import { layers, optimizers } from './fixtures.js';
 
 /** Run fn, insist it throws a RegistryError, and hand it back for inspection. */
@@ -111,13 +111,15 @@ describe('config validation', () => {
 
 describe('invalid specs', () => {
   it('reject a non-object', () => {
-    for (const bad of [null, 42, [], 'not json']) {
+    for (const bad of [null, 42, []]) {
       const error = thrown(() => registry.fromJSON(bad));
       expect(error.code).toBe('invalid-spec');
       expect(error.message).toMatch(/^invalid spec/);
     }
     expect(thrown(() => registry.fromJSON(42)).message).toContain('expected an object like');
-    expect(thrown(() => registry.fromJSON('{oops')).message).toContain('not valid JSON');
+    const text = thrown(() => registry.fromJSON('{oops'));
+    expect(text.code).toBe('invalid-json');
+    expect(text.message).toMatch(/^spec: not valid JSON/);
   });
 
   it('reject a missing or empty kind or name', () => {
@@ -135,5 +137,53 @@ describe('invalid specs', () => {
   it('pass unknown names and bad configs through with their own codes', () => {
     expect(thrown(() => registry.fromJSON({ kind: 'optimizer', name: 'adma' })).code).toBe('unknown-name');
     expect(thrown(() => registry.fromJSON({ kind: 'optimizer', name: 'adam', config: { lr: 0 } })).code).toBe('invalid-config');
+  });
+});
+
+describe('located errors: a config inside a larger document', () => {
+  it('name the full path of each bad field, one line per unknown key, with did-you-mean from the nested schema', () => {
+    const error = thrown(() => createAt(registry, 'optimizer', 'adam', { lrr: 0.1, betas: [0.9, 'x'] }, ['model', 3]));
+    expect(error.code).toBe('invalid-config');
+    expect(error.path).toEqual(['model', 3, 'config']);
+    expect(error.message).toBe(
+      "invalid config for optimizer 'adam' at model[3].config:\n" +
+        '  - model[3].config.betas[1]: expected number, got "x"\n' +
+        "  - model[3].config.lrr: unknown key 'lrr' (did you mean 'lr'?)",
+    );
+    expect(error.at(['runs', 0]).message).toContain('  - runs[0].model[3].config.lrr:');
+  });
+
+  it('locate an unknown name at the spec, and leave other errors alone', () => {
+    const error = thrown(() => createAt(registry, 'optimizer', 'adma', {}, ['optimizer']));
+    expect(error.code).toBe('unknown-name');
+    expect(error.message).toMatch(/^optimizer: unknown optimizer 'adma' — did you mean 'adam'\?/);
+    expect(() => locate(['x'], () => { throw new TypeError('plain'); })).toThrow(/^plain$/);
+  });
+
+  it('report what is wrong inside the one form of a union that fits', () => {
+    const entry = define('metric', 'pick', z.strictObject({
+      of: z.union([z.string(), z.strictObject({ name: z.string(), config: z.strictObject({ k: z.number() }).optional() })]),
+    }), (c) => c);
+    const error = thrown(() => createRegistry().register(entry).create('metric', 'pick', { of: { name: 'a', confg: {}, config: { k: 'x' } } }));
+    expect(error.message).toContain("  - of.confg: unknown key 'confg' (did you mean 'config'?)");
+    expect(error.message).toContain('  - of.config.k: expected number, got "x"');
+  });
+});
+
+describe('parseJson: bounded JSON from outside', () => {
+  it('parses within the limits', () => {
+    expect(parseJson('{"a": [1, {"b": 2}]}')).toEqual({ a: [1, { b: 2 }] });
+  });
+
+  it('refuses too deep nesting with the path where the limit was passed, at any depth without overflowing the stack', () => {
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    const error = thrown(() => parseJson(`{"model": [{"config": ${deep}}]}`, { source: 'run.json' }));
+    expect(error.code).toBe('invalid-json');
+    expect(error.message).toMatch(/^run\.json: nested deeper than 64 levels at model\[0\]\.config\[0\]\[0\]\[0\]\[0\]\[0\]…$/);
+  });
+
+  it('refuses text over the size limit, and names bad JSON with its source', () => {
+    expect(thrown(() => parseJson('[1, 2, 3]', { maxBytes: 4, source: 'a.json' })).message).toMatch(/^a\.json: .* MiB of text is more than/);
+    expect(thrown(() => parseJson('{"a": ', { source: 'b.json' })).message).toMatch(/^b\.json: not valid JSON/);
   });
 });
