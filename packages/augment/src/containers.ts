@@ -2,7 +2,7 @@
 // probability p per sample). The per-sample containers gather the chosen samples into a
 // smaller batch, run the transform on it, and put the results back in place.
 import { ArgumentError, empty, gather, type Rng } from '@minibatch/core';
-import type { Registry, Spec } from '@minibatch/registry';
+import { RegistryError, createAt, type Registry, type Spec } from '@minibatch/registry';
 import { BaseAugmentation, classesOf, targetRows, targetTensor, type AugmentBatch, type Augmentation, type ImageSet } from './transform.js';
 import { chance, dims, fmtShape } from './util.js';
 
@@ -159,8 +159,13 @@ export const randomChoice = (transforms: readonly Augmentation[], weights?: read
 /** randomApply(p, t): t (or a list, composed) on each sample with probability p. */
 export const randomApply = (p: number, transform: Augmentation | readonly Augmentation[]): RandomApply => new RandomApply(p, transform);
 
-/** The augmentations of nested specs ({ name, config }, kind optional). */
-export function fromSpecs(registry: Registry, specs: readonly unknown[]): Augmentation[] {
-  return specs.map((s) => registry.fromJSON<Augmentation>(typeof s === 'object' && s !== null && !('kind' in s) ? { kind: 'augmentation', ...s } : s));
+/** The augmentations of nested specs ({ name, config }, kind optional); `at` names the list in messages. */
+export function fromSpecs(registry: Registry, specs: readonly unknown[], at = 'transforms'): Augmentation[] {
+  return specs.map((s, i) => {
+    const spec = s as { kind?: unknown; name?: unknown; config?: unknown };
+    if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string' || (spec.kind !== undefined && spec.kind !== 'augmentation')) {
+      throw new RegistryError('invalid-spec', `expected { "name": …, "config": { … } } naming an augmentation, got ${JSON.stringify(s)?.slice(0, 80)}`, { path: [at, i] });
+    }
+    return createAt<Augmentation>(registry, 'augmentation', spec.name, spec.config ?? {}, [at, i]);
+  });
 }
-

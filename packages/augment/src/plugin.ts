@@ -37,7 +37,7 @@ export const mixup = (config: MixupConfig = {}): Mixup => new Mixup(config);
 export const cutmix = (config: CutmixConfig = {}): Cutmix => new Cutmix(config);
 
 /** A nested transform in a container's config: a spec, its kind optional. */
-const nested = z.object({
+const nested = z.strictObject({
   kind: z.literal('augmentation').optional(),
   name: z.string().min(1),
   config: z.record(z.string(), z.unknown()).default({}),

@@ -6,7 +6,7 @@ import { Module } from './module.js';
 import { parseConfig } from './util.js';
 
 const label = { label: z.string().optional() };
-export const plainActivationSchema = z.object(label);
+export const plainActivationSchema = z.strictObject(label);
 export const leakyReluLayerSchema = leakyReluSchema.extend(label);
 export const eluLayerSchema = eluSchema.extend(label);
 export const softmaxLayerSchema = softmaxSchema.extend(label);

@@ -43,10 +43,10 @@ export function maxoutOf(x: Tensor, pieces: number): Tensor {
   return reshape(pooled, [...x.shape.slice(0, -1), units]);
 }
 
-export const leakyReluSchema = z.object({ alpha: z.number().min(0).default(0.01) });
-export const eluSchema = z.object({ alpha: z.number().positive().default(1) });
-export const softmaxSchema = z.object({ axis: z.number().int().default(-1) });
-export const maxoutSchema = z.object({ pieces: z.number().int().min(1).default(2) });
+export const leakyReluSchema = z.strictObject({ alpha: z.number().min(0).default(0.01) });
+export const eluSchema = z.strictObject({ alpha: z.number().positive().default(1) });
+export const softmaxSchema = z.strictObject({ axis: z.number().int().default(-1) });
+export const maxoutSchema = z.strictObject({ pieces: z.number().int().min(1).default(2) });
 
 /** Factories of the built-in activations, by registry name. */
 export const activations = {
@@ -104,10 +104,10 @@ export function defaultKernelInitializer(activation: string | undefined): Initia
 
 /** The registry entries of the built-in activations. */
 export const activationEntries: PluginEntry[] = [
-  define('activation', 'sigmoid', z.object({}), () => activations.sigmoid(), '1 / (1 + e^−x)'),
-  define('activation', 'tanh', z.object({}), () => activations.tanh(), 'hyperbolic tangent'),
-  define('activation', 'scaledTanh', z.object({}), () => activations.scaledTanh(), "LeCun's 1.7159·tanh(2x/3)"),
-  define('activation', 'relu', z.object({}), () => activations.relu(), 'max(x, 0)'),
+  define('activation', 'sigmoid', z.strictObject({}), () => activations.sigmoid(), '1 / (1 + e^−x)'),
+  define('activation', 'tanh', z.strictObject({}), () => activations.tanh(), 'hyperbolic tangent'),
+  define('activation', 'scaledTanh', z.strictObject({}), () => activations.scaledTanh(), "LeCun's 1.7159·tanh(2x/3)"),
+  define('activation', 'relu', z.strictObject({}), () => activations.relu(), 'max(x, 0)'),
   define('activation', 'leakyRelu', leakyReluSchema, (c) => activations.leakyRelu(c), 'x > 0 ? x : alpha·x'),
   define('activation', 'elu', eluSchema, (c) => activations.elu(c), 'x > 0 ? x : alpha·(eˣ − 1)'),
   define('activation', 'softmax', softmaxSchema, (c) => activations.softmax(c), 'exp(x) / Σ exp(x) along an axis'),

@@ -6,7 +6,7 @@ import { initializers } from './initializers.js';
 import { Module, type BufferSpec, type ParamSpec } from './module.js';
 import { fmtShape, parseConfig } from './util.js';
 
-export const batchNormSchema = z.object({
+export const batchNormSchema = z.strictObject({
   /** running ← momentum·running + (1 − momentum)·batch statistic. */
   momentum: z.number().min(0).lt(1).default(0.9),
   epsilon: z.number().positive().default(1e-5),

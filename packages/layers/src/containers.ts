@@ -1,6 +1,6 @@
 // Containers: Sequential (a chain of layers) and Residual (x + block(x), He et al. 2016).
 import { type Rng, ShapeError, type Tensor, add } from '@minibatch/core';
-import { z, type Registry } from '@minibatch/registry';
+import { RegistryError, createAt, z, type JsonPath, type Registry } from '@minibatch/registry';
 import type { Activation } from './activations.js';
 import { Conv2d } from './conv.js';
 import { Dense } from './dense.js';
@@ -11,7 +11,7 @@ import { fmtShape, namedSpec, parseConfig, positiveInt, sameShape, type NamedSpe
 /** A layer in a config: 'relu', { name: 'dense', config: { units: 10 } }, or a full spec with kind 'layer'. */
 export const layerSpecSchema = z.union([
   z.string().min(1),
-  z.object({
+  z.strictObject({
     kind: z.literal('layer').optional(),
     name: z.string().min(1),
     config: z.record(z.string(), z.unknown()).optional(),
@@ -19,21 +19,29 @@ export const layerSpecSchema = z.union([
 ], { error: 'a layer name, or { "name": "dense", "config": { "units": 10 } } (kind, if given, must be "layer")' });
 export type LayerSpec = z.input<typeof layerSpecSchema>;
 
-/** Creates a layer from a spec through the registry; the result must be a Module. */
-export function layerFromSpec(registry: Registry, spec: LayerSpec): Module {
+/**
+ * Creates a layer from a spec through the registry; the result must be a Module. `path`
+ * locates the spec in an enclosing document for messages (['model', 3] → 'model[3].config.units').
+ */
+export function layerFromSpec(registry: Registry, spec: LayerSpec, path: JsonPath = []): Module {
   const parsed = layerSpecSchema.safeParse(spec);
   if (!parsed.success) {
-    throw new TypeError(`invalid layer spec ${JSON.stringify(spec)}: expected a layer name, or { "name": "dense", "config": { "units": 10 } } (kind, if given, must be "layer")`);
+    const extra = spec !== null && typeof spec === 'object' && !Array.isArray(spec) && typeof (spec as { name?: unknown }).name === 'string'
+      ? Object.keys(spec).filter((k) => !['kind', 'name', 'config'].includes(k)) : [];
+    if (extra.length > 0) {
+      // The common slip: a layer option put beside "config" instead of inside it.
+      throw new RegistryError('invalid-spec', `unknown key '${extra[0]}' beside "name" and "config" — a layer's options go inside "config"`, { path: [...path, extra[0]] });
+    }
+    throw new RegistryError('invalid-spec', `expected a layer name, or { "name": "dense", "config": { "units": 10 } } (kind, if given, must be "layer"), got ${JSON.stringify(spec)?.slice(0, 80)}`, { path });
   }
   const s = parsed.data;
-  const layer = typeof s === 'string' ? registry.create('layer', s) : registry.create('layer', s.name, s.config ?? {});
-  if (!(layer instanceof Module)) {
-    throw new TypeError(`layer '${typeof s === 'string' ? s : s.name}' from the registry is not a Module (got ${typeof layer})`);
-  }
+  const [name, config] = typeof s === 'string' ? [s, {}] : [s.name, s.config ?? {}];
+  const layer = createAt(registry, 'layer', name, config, path);
+  if (!(layer instanceof Module)) throw new TypeError(`layer '${name}' from the registry is not a Module (got ${typeof layer})`);
   return layer;
 }
 
-export const sequentialSchema = z.object({
+export const sequentialSchema = z.strictObject({
   layers: z.array(layerSpecSchema),
   /** Per-sample input shape: lets summary() run from the config alone. Building stays explicit. */
   inputShape: z.array(positiveInt).optional(),
@@ -69,7 +77,7 @@ export class Sequential extends Module {
   /** Builds from a parsed config, creating each layer spec through the registry. */
   static fromConfig(registry: Registry, config: z.input<typeof sequentialSchema>): Sequential {
     const c = parseConfig('layer', 'sequential', sequentialSchema, config);
-    return new Sequential(c.layers.map((s) => layerFromSpec(registry, s)), c, registry);
+    return new Sequential(c.layers.map((s, i) => layerFromSpec(registry, s, ['layers', i])), c, registry);
   }
 
   get layers(): readonly Module[] {
@@ -133,7 +141,7 @@ export class Sequential extends Module {
   }
 }
 
-export const residualSchema = z.object({
+export const residualSchema = z.strictObject({
   block: z.array(layerSpecSchema).min(1),
   /**
    * 'auto': a linear projection of x when the block changes the shape (a dense layer for
@@ -177,12 +185,12 @@ export class Residual extends Module {
     this.mode = options.projection ?? 'auto';
     if (!['auto', 'always', 'none'].includes(this.mode)) throw new TypeError(`residual: projection must be 'auto', 'always' or 'none', got '${this.mode}'`);
     this.activationSpec = options.activation ?? null;
-    this.activation = this.activationSpec === null ? null : resolveActivation(this.activationSpec, registry);
+    this.activation = this.activationSpec === null ? null : resolveActivation(this.activationSpec, registry, ['activation']);
   }
 
   static fromConfig(registry: Registry, config: z.input<typeof residualSchema>): Residual {
     const c = parseConfig('layer', 'residual', residualSchema, config);
-    return new Residual(c.block.map((s) => layerFromSpec(registry, s)), c, registry);
+    return new Residual(c.block.map((s, i) => layerFromSpec(registry, s, ['block', i])), c, registry);
   }
 
   /** The projection layer, once built (null when the shortcut is the identity). */

@@ -21,7 +21,7 @@ function windowed(layer: string, h: number, w: number, k: Pair, s: Pair, d: Pair
   return windowOutputSize(layer, h, w, k, { strides: s, dilations: d, padding });
 }
 
-export const conv2dSchema = z.object({
+export const conv2dSchema = z.strictObject({
   filters: positiveInt,
   kernelSize: intPair,
   strides: intPair.default(1),
@@ -61,10 +61,10 @@ export class Conv2d extends Module {
     this.dilation = pair(c.dilation);
     this.padding = c.padding;
     this.useBias = c.useBias;
-    this.activation = c.activation == null ? null : resolveActivation(c.activation, registry);
+    this.activation = c.activation == null ? null : resolveActivation(c.activation, registry, ['activation']);
     this.kernelInitializer = c.kernelInitializer ?? defaultKernelInitializer(this.activation?.name);
-    resolveInitializer(this.kernelInitializer, registry);
-    resolveInitializer(c.biasInitializer, registry);
+    resolveInitializer(this.kernelInitializer, registry, ['kernelInitializer']);
+    resolveInitializer(c.biasInitializer, registry, ['biasInitializer']);
   }
 
   private get width(): number {
@@ -113,7 +113,7 @@ export class Conv2d extends Module {
   }
 }
 
-export const poolSchema = z.object({
+export const poolSchema = z.strictObject({
   poolSize: intPair.default(2),
   /** Default: the pool size. */
   strides: intPair.optional(),
@@ -174,7 +174,7 @@ export class AvgPool2d extends Pool2d {
   }
 }
 
-export const labelOnlySchema = z.object({ label: z.string().optional() });
+export const labelOnlySchema = z.strictObject({ label: z.string().optional() });
 
 /** Mean over height and width: [batch, h, w, c] → [batch, c]. */
 export class GlobalAvgPool2d extends Module {

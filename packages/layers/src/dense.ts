@@ -7,7 +7,7 @@ import { Module, type ParamSpec } from './module.js';
 import { resolveActivation, resolveInitializer } from './resolve.js';
 import { fmtShape, namedSpec, parseConfig, positiveInt, weightedLayerFields, type NamedSpec } from './util.js';
 
-export const denseSchema = z.object({
+export const denseSchema = z.strictObject({
   units: positiveInt,
   ...weightedLayerFields,
 });
@@ -35,12 +35,12 @@ export class Dense extends Module {
     this.units = c.units;
     this.useBias = c.useBias;
     this.activationSpec = c.activation ?? null;
-    this.activation = c.activation == null ? null : resolveActivation(c.activation, registry);
+    this.activation = c.activation == null ? null : resolveActivation(c.activation, registry, ['activation']);
     this.kernelInitializer = c.kernelInitializer ?? defaultKernelInitializer(this.activation?.name);
     this.biasInitializer = c.biasInitializer;
     // Resolve now so an unknown initializer name fails at construction, not at build.
-    resolveInitializer(this.kernelInitializer, registry);
-    resolveInitializer(this.biasInitializer, registry);
+    resolveInitializer(this.kernelInitializer, registry, ['kernelInitializer']);
+    resolveInitializer(this.biasInitializer, registry, ['biasInitializer']);
   }
 
   /** Pre-activation width: units·pieces. */
@@ -105,7 +105,8 @@ export class Maxout extends Dense {
 
   constructor(config: MaxoutConfig, registry?: Registry) {
     const c = parseConfig('layer', 'maxout', maxoutSchema, config);
-    super({ ...c, activation: { name: 'maxout', config: { pieces: c.pieces } } }, registry);
+    const { pieces, ...dense } = c;
+    super({ ...dense, activation: { name: 'maxout', config: { pieces } } }, registry);
     this.pieces = c.pieces;
   }
 

@@ -4,7 +4,7 @@
  * `createRegistry().use(layers)`.
  */
 export { Module, StateDictError } from './module.js';
-export type { ParamKind, ParamSpec, BufferSpec, ParameterInfo, StateDict, StateDictInput } from './module.js';
+export type { ParamKind, ParamSpec, BufferSpec, ParameterInfo, StateDict, StateDictInput, LayerRow } from './module.js';
 export { Dense, Maxout, denseSchema, maxoutSchema } from './dense.js';
 export type { DenseConfig, MaxoutConfig } from './dense.js';
 export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, conv2dSchema, poolSchema } from './conv.js';

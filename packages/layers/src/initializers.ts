@@ -67,13 +67,13 @@ function named(name: string, config: Record<string, unknown>, draw: (shape: read
 const normal = (shape: readonly number[], rng: Rng, std: number, mean = 0): Tensor => randn(shape, { rng, mean, std });
 const uniformIn = (shape: readonly number[], rng: Rng, limit: number): Tensor => rand(shape, { rng, low: -limit, high: limit });
 
-const gainSchema = z.object({ gain: z.number().positive().default(1) });
+const gainSchema = z.strictObject({ gain: z.number().positive().default(1) });
 
-export const zerosSchema = z.object({});
-export const constantSchema = z.object({ value: z.number().default(0) });
-export const gaussianSchema = z.object({ std: z.number().min(0).default(0.01), mean: z.number().default(0) });
+export const zerosSchema = z.strictObject({});
+export const constantSchema = z.strictObject({ value: z.number().default(0) });
+export const gaussianSchema = z.strictObject({ std: z.number().min(0).default(0.01), mean: z.number().default(0) });
 export const uniformSchema = z
-  .object({ low: z.number().default(-0.05), high: z.number().default(0.05) })
+  .strictObject({ low: z.number().default(-0.05), high: z.number().default(0.05) })
   .refine((c) => c.low <= c.high, { message: 'low must be ≤ high', path: ['high'] });
 
 /** Factories of the built-in initializers, by registry name (configs as in the registry). */
@@ -123,7 +123,7 @@ export const initializerEntries: PluginEntry[] = [
   define('initializer', 'uniform', uniformSchema, (c) => initializers.uniform(c), 'U(low, high)'),
   define('initializer', 'xavierNormal', gainSchema, (c) => initializers.xavierNormal(c), 'Glorot normal, Var = 2/(fanIn+fanOut)'),
   define('initializer', 'xavierUniform', gainSchema, (c) => initializers.xavierUniform(c), 'Glorot uniform, ±√(6/(fanIn+fanOut))'),
-  define('initializer', 'heNormal', z.object({}), () => initializers.heNormal(), 'Kaiming normal, Var = 2/fanIn'),
-  define('initializer', 'heUniform', z.object({}), () => initializers.heUniform(), 'Kaiming uniform, ±√(6/fanIn)'),
-  define('initializer', 'lecunNormal', z.object({}), () => initializers.lecunNormal(), 'LeCun normal, Var = 1/fanIn'),
+  define('initializer', 'heNormal', z.strictObject({}), () => initializers.heNormal(), 'Kaiming normal, Var = 2/fanIn'),
+  define('initializer', 'heUniform', z.strictObject({}), () => initializers.heUniform(), 'Kaiming uniform, ±√(6/fanIn)'),
+  define('initializer', 'lecunNormal', z.strictObject({}), () => initializers.lecunNormal(), 'LeCun normal, Var = 1/fanIn'),
 ];

@@ -69,11 +69,11 @@ function oneHot(labels: readonly number[], classes: number, on = 1, off = 0): Te
   return tensor(data, [labels.length, classes]);
 }
 
-export const softmaxCrossEntropySchema = z.object({
+export const softmaxCrossEntropySchema = z.strictObject({
   /** ε: the target becomes (1 − ε)·target + ε/classes (Szegedy et al. 2016, §7). */
   labelSmoothing: z.number().min(0).lt(1).default(0),
 });
-export const hingeSchema = z.object({ margin: z.number().positive().default(1) });
+export const hingeSchema = z.strictObject({ margin: z.number().positive().default(1) });
 
 /** Factories of the built-in losses, by registry name. Each returns the mean loss over the batch. */
 export const losses = {
@@ -165,7 +165,7 @@ export type LossName = keyof typeof losses;
 /** The registry entries of the built-in losses. */
 export const lossEntries: PluginEntry[] = [
   define('loss', 'softmaxCrossEntropy', softmaxCrossEntropySchema, (c) => losses.softmaxCrossEntropy(c), 'softmax cross-entropy, integer labels or soft targets'),
-  define('loss', 'meanSquaredError', z.object({}), () => losses.meanSquaredError(), 'mean squared error'),
+  define('loss', 'meanSquaredError', z.strictObject({}), () => losses.meanSquaredError(), 'mean squared error'),
   define('loss', 'multiclassHinge', hingeSchema, (c) => losses.multiclassHinge(c), 'multiclass SVM hinge loss'),
-  define('loss', 'binaryCrossEntropyWithLogits', z.object({}), () => losses.binaryCrossEntropyWithLogits(), 'sigmoid + binary cross-entropy, stable'),
+  define('loss', 'binaryCrossEntropyWithLogits', z.strictObject({}), () => losses.binaryCrossEntropyWithLogits(), 'sigmoid + binary cross-entropy, stable'),
 ];

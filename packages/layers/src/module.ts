@@ -53,14 +53,22 @@ export class StateDictError extends Error {
   }
 }
 
-/** One row of a summary table. */
-interface SummaryRow {
-  depth: number;
+/** One layer of a model for a given input shape: what summary() prints and size checks read. */
+export interface LayerRow {
+  /** Dotted path from the model ('0', 'block.1'); '' for the model itself. */
+  path: string;
+  /** The label, or the path, with the layer type: 'conv1 (conv2d)'. */
   label: string;
+  module: Module;
+  /** Nesting depth (children of the model: 0). */
+  depth: number;
+  inputShape: number[];
   outputShape: number[];
+  /** Parameters of this layer and everything inside it. */
   params: number;
+  /** True for a layer without children (where the work happens). */
+  leaf: boolean;
 }
-
 /**
  * Base class of every layer and model.
  *
@@ -357,7 +365,7 @@ export abstract class Module {
     const shape = inputShape ?? this.defaultInputShape();
     if (shape === null) throw new TypeError(`summary(): pass the per-sample input shape, e.g. model.summary([28, 28, 1])`);
     const input = checkShape(`${this.name} summary`, shape);
-    const rows: SummaryRow[] = [];
+    const rows: LayerRow[] = [];
     const total = this.collectRows(input, '', 0, rows, true);
     const buffers = this.countBuffers(input);
     const fmtOut = (s: number[]): string => `[batch${s.map((d) => `, ${d}`).join('')}]`;
@@ -375,6 +383,18 @@ export abstract class Module {
       `Total params: ${total.toLocaleString('en-US')} (${((total * 4) / 1024).toFixed(1)} KiB float32)`,
       `Non-trainable buffers: ${buffers.toLocaleString('en-US')}`,
     ].join('\n');
+  }
+
+  /**
+   * Every layer inside this module for a per-sample input shape, in order (a container before
+   * its children), with shapes and parameter counts. Pure: works on unbuilt models and
+   * creates nothing, so sizes can be checked before any memory is taken. A leaf model gives
+   * one row for itself.
+   */
+  layerTable(inputShape: readonly number[]): LayerRow[] {
+    const rows: LayerRow[] = [];
+    this.collectRows(checkShape(`${this.name} layerTable`, inputShape), '', 0, rows, true);
+    return rows;
   }
 
   protected defaultInputShape(): number[] | null {
@@ -395,25 +415,18 @@ export abstract class Module {
   }
 
   /** Adds rows for this module (containers: for their children) and returns its parameter count. */
-  private collectRows(inputShape: number[], path: string, depth: number, rows: SummaryRow[], root: boolean): number {
+  private collectRows(inputShape: number[], path: string, depth: number, rows: LayerRow[], root: boolean): number {
     const out = this.outputShape(inputShape);
     const children = this.childShapes(inputShape);
     const type = `(${this.name})`;
     const label = `${this.label ?? (path === '' ? this.name : path)}${this.label === undefined && path === '' ? '' : ` ${type}`}`;
-    if (children.length === 0) {
-      const params = this.ownParamCount(inputShape);
-      rows.push({ depth, label, outputShape: out, params });
-      return params;
-    }
-    // A container: the root lists its children at depth 0; nested ones get a row of their own.
-    const row: SummaryRow = { depth, label, outputShape: out, params: 0 };
-    if (!root) rows.push(row);
-    let params = this.ownParamCount(inputShape);
+    const row: LayerRow = { path, label, module: this, depth, inputShape: [...inputShape], outputShape: out, params: this.ownParamCount(inputShape), leaf: children.length === 0 };
+    // The root container lists its children at depth 0 without a row of its own.
+    if (!root || row.leaf) rows.push(row);
     for (const [name, child, shape] of children) {
-      params += child.collectRows(shape, path === '' ? name : `${path}.${name}`, root ? depth : depth + 1, rows, false);
+      row.params += child.collectRows(shape, path === '' ? name : `${path}.${name}`, root ? depth : depth + 1, rows, false);
     }
-    row.params = params;
-    return params;
+    return row.params;
   }
 
   /** Frees every parameter and buffer (and their gradients); the module is unbuilt again. */

@@ -1,5 +1,5 @@
 // The plugin object, and whole-model configs.
-import { define, definePlugin, type Plugin, type PluginEntry, type Registry, type Spec } from '@minibatch/registry';
+import { define, definePlugin, parseJson, type JsonPath, type Plugin, type PluginEntry, type Registry, type Spec } from '@minibatch/registry';
 import {
   ELU, LeakyReLU, ReLU, ScaledTanh, Sigmoid, Softmax, Tanh, eluLayerSchema, leakyReluLayerSchema, plainActivationSchema,
   softmaxLayerSchema,
@@ -49,17 +49,10 @@ export const layers: Plugin = definePlugin('@minibatch/layers', [...layerEntries
  * `registry`, so plugins' layers and initializers work too. The model is not built yet:
  * call model.build(inputShape, rng), or let the first forward() build it.
  */
-export function modelFromConfig(registry: Registry, spec: string | readonly LayerSpec[] | LayerSpec | Spec): Module {
-  let value: unknown = spec;
-  if (typeof spec === 'string' && spec.trimStart().match(/^[[{]/)) {
-    try {
-      value = JSON.parse(spec);
-    } catch (e) {
-      throw new TypeError(`modelFromConfig: not valid JSON (${(e as Error).message})`);
-    }
-  }
-  if (Array.isArray(value)) value = { kind: 'layer', name: 'sequential', config: { layers: value } };
-  return layerFromSpec(registry, value as LayerSpec);
+export function modelFromConfig(registry: Registry, spec: string | readonly LayerSpec[] | LayerSpec | Spec, path: JsonPath = []): Module {
+  const value: unknown = typeof spec === 'string' && spec.trimStart().match(/^[[{]/) ? parseJson(spec, { source: 'model config' }) : spec;
+  if (Array.isArray(value)) return new Sequential(value.map((s: LayerSpec, i) => layerFromSpec(registry, s, [...path, i])), {}, registry);
+  return layerFromSpec(registry, value as LayerSpec, path);
 }
 
 /** The plain-JSON spec of a model ({ kind: 'layer', name, config }); modelFromConfig() reads it back. */

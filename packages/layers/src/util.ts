@@ -51,7 +51,7 @@ export const paddingSchema = z.union([
 /** A named thing with an optional config: 'heNormal' or { name: 'gaussian', config: { std: 0.02 } }. */
 export const namedSpec = z.union([
   z.string().min(1),
-  z.object({ kind: z.string().optional(), name: z.string().min(1), config: z.record(z.string(), z.unknown()).optional() }),
+  z.strictObject({ kind: z.string().optional(), name: z.string().min(1), config: z.record(z.string(), z.unknown()).optional() }),
 ], { error: 'a name, or { "name": …, "config": { … } }' });
 export type NamedSpec = z.output<typeof namedSpec>;
 

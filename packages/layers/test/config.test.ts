@@ -150,10 +150,33 @@ describe('model configs', () => {
     expect((error as Error).message).toMatch(/units.*-3/);
     expect(() => modelFromConfig(registry, [{ name: 'conv2d', config: { filters: 2, kernelSize: 3, padding: 'full' } }])).toThrow(/padding/);
     expect(() => modelFromConfig(registry, [{ name: 'batchNorm', config: { momentum: 1.5 } }])).toThrow(/momentum/);
-    expect(() => modelFromConfig(registry, [{ kind: 'optimizer', name: 'sgd' } as never])).toThrow(/layers\[0\]: .*kind, if given, must be "layer"/);
-    expect(() => modelFromConfig(registry, { kind: 'optimizer', name: 'sgd' } as never)).toThrow(/invalid layer spec/);
+    expect(() => modelFromConfig(registry, [{ kind: 'optimizer', name: 'sgd' } as never])).toThrow(/^\[0\]: .*kind, if given, must be "layer"/);
+    expect(() => modelFromConfig(registry, { kind: 'optimizer', name: 'sgd' } as never)).toThrow(/^expected a layer name, .*kind, if given, must be "layer"/);
     expect(() => new Conv2d({ filters: 2, kernelSize: 3, padding: 'full' as never })).toThrow(/padding: .*'valid', 'same'.*got "full"/);
     expect(() => modelFromConfig(registry, '[{"name": ')).toThrow(/not valid JSON/);
+  });
+
+  it('unknown keys at any depth are refused, named by their full path, with did-you-mean', () => {
+    const cases: [unknown, RegExp][] = [
+      [[{ name: 'flatten' }, { name: 'dense', config: { unitz: 3 } }], /^ {2}- \[1\]\.config\.unitz: unknown key 'unitz' \(did you mean 'units'\?\)$/m],
+      [[{ name: 'dense', config: { units: 3 }, activation: 'relu' }], /^\[0\]\.activation: unknown key 'activation' beside "name" and "config" — a layer's options go inside "config"$/],
+      [[{ name: 'dense', config: { units: 3, activation: { name: 'leakyRelu', config: { alph: 0.2 } } } }], /- \[0\]\.config\.activation\.config\.alph: unknown key 'alph' \(did you mean 'alpha'\?\)/],
+      [[{ name: 'dense', config: { units: 3, kernelInitializer: { name: 'gaussian', confg: {} } } }], /- \[0\]\.config\.kernelInitializer\.confg: unknown key 'confg' \(did you mean 'config'\?\)/],
+      [[{ name: 'sequential', config: { layers: [{ name: 'relu' }, { name: 'dense', config: { units: 2, useBais: false } }] } }], /- \[0\]\.config\.layers\[1\]\.config\.useBais: unknown key 'useBais' \(did you mean 'useBias'\?\)/],
+      [[{ name: 'residual', config: { block: [{ name: 'dens', config: { units: 2 } }] } }], /^\[0\]\.config\.block\[0\]: unknown layer 'dens' — did you mean 'dense'\?/],
+      [[{ name: 'maxPool2d', config: { size: 2 } }], /- \[0\]\.config\.size: unknown key 'size'/],
+      [[{ name: 'dense', config: { units: 3, activation: { name: 'relu', config: {}, extra: 1 } } }], /- \[0\]\.config\.activation\.extra: unknown key 'extra'/],
+    ];
+    for (const [spec, message] of cases) {
+      let error: unknown;
+      try {
+        modelFromConfig(registry, spec as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(spec)).toBeInstanceOf(RegistryError);
+      expect((error as Error).message).toMatch(message);
+    }
   });
 
   it('direct construction validates too', () => {

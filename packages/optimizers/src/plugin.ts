@@ -1,6 +1,6 @@
 // Registry entries: every optimizer (kind 'optimizer') and schedule (kind 'schedule') with a
 // zod schema for its config. Nothing is registered on import: `createRegistry().use(optimizers)`.
-import { type PluginEntry, type Registry, RegistryError, define, definePlugin, specSchema, z } from '@minibatch/registry';
+import { type PluginEntry, type Registry, RegistryError, createAt, define, definePlugin, specSchema, z } from '@minibatch/registry';
 import { LBFGS, LBFGS_DEFAULTS } from './lbfgs.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD, adagradRecipe, adamRecipe, adamwRecipe, rmspropRecipe, sgdRecipe } from './optimizers.js';
 import * as s from './schedules.js';
@@ -14,7 +14,7 @@ function resolve(value: number | z.output<typeof specSchema>, registry: Registry
   if (value.kind !== 'schedule') {
     throw new RegistryError('invalid-config', `invalid config for ${owner}: a learning rate or schedule must be a number or a spec of kind 'schedule', got kind '${value.kind}'`);
   }
-  const made = registry.fromJSON<unknown>(value);
+  const made = createAt<unknown>(registry, 'schedule', value.name, value.config, ['lr']);
   if (typeof made !== 'function') throw new RegistryError('invalid-config', `invalid config for ${owner}: schedule '${value.name}' did not make a function of the step`);
   return made as s.Schedule;
 }

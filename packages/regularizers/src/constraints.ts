@@ -11,12 +11,12 @@ import type { Module, ParamKind, ParameterInfo } from '@minibatch/layers';
 import { z } from '@minibatch/registry';
 import { jsonClone, parseConfig, selectParameters, selectionSchema, type Selection } from './util.js';
 
-export const maxNormSchema = z.object({
+export const maxNormSchema = z.strictObject({
   /** The largest allowed norm c of a unit's incoming weights (Srivastava et al.: 3 to 4). */
   maxValue: z.number().positive().default(3),
   ...selectionSchema,
 });
-export const nonNegativeSchema = z.object({ ...selectionSchema });
+export const nonNegativeSchema = z.strictObject({ ...selectionSchema });
 export type MaxNormConfig = z.input<typeof maxNormSchema>;
 export type NonNegativeConfig = z.input<typeof nonNegativeSchema>;
 

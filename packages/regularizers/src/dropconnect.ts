@@ -41,9 +41,9 @@ export class DropConnect extends Dense implements Stochastic {
   readonly #masks = new MaskSource('dropConnect');
 
   constructor(config: DropConnectConfig, registry?: Registry) {
-    const c = parseConfig('layer', 'dropConnect', dropConnectSchema, config);
-    super(c, registry);
-    this.#rate = c.rate;
+    const { rate, ...dense } = parseConfig('layer', 'dropConnect', dropConnectSchema, config);
+    super(dense, registry);
+    this.#rate = rate;
   }
 
   get rate(): number {

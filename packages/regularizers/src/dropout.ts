@@ -9,7 +9,7 @@ import { type Registry, z } from '@minibatch/registry';
 import { MaskSource, type Stochastic, bernoulliMask, maskMultiply } from './masks.js';
 import { checkRate, fmtShape, labelSchema, parseConfig, rateSchema, seedSchema } from './util.js';
 
-export const dropoutSchema = z.object({
+export const dropoutSchema = z.strictObject({
   /** Probability of dropping a unit, in [0, 1). */
   rate: rateSchema.default(0.5),
   /** A fixed seed for this layer's masks (default: the generator given to build()). */

@@ -106,7 +106,7 @@ export function regionMaxPool2d(x: Tensor, rows: readonly Region[], cols: readon
 
 const ratioValue = z.number().gt(0).lt(1);
 
-export const fractionalMaxPool2dSchema = z.object({
+export const fractionalMaxPool2dSchema = z.strictObject({
   /** Output/input size per side, in (0, 1); one number or [height, width]. Default 1/√2. */
   ratio: z.union([ratioValue, z.tuple([ratioValue, ratioValue])]).default(Math.SQRT1_2),
   /** Pseudo-random sequences (a_i = ⌈α(i + u)⌉ − ⌈αu⌉) instead of random permutations. */

@@ -15,9 +15,9 @@ import { jsonClone, parseConfig, selectParameters, selectionSchema, type Selecti
 
 const strength = z.number().min(0);
 
-export const l1Schema = z.object({ lambda: strength, ...selectionSchema });
-export const l2Schema = z.object({ lambda: strength, ...selectionSchema });
-export const elasticNetSchema = z.object({ l1: strength, l2: strength, ...selectionSchema });
+export const l1Schema = z.strictObject({ lambda: strength, ...selectionSchema });
+export const l2Schema = z.strictObject({ lambda: strength, ...selectionSchema });
+export const elasticNetSchema = z.strictObject({ l1: strength, l2: strength, ...selectionSchema });
 export type L1Config = z.input<typeof l1Schema>;
 export type L2Config = z.input<typeof l2Schema>;
 export type ElasticNetConfig = z.input<typeof elasticNetSchema>;

@@ -14,11 +14,11 @@ import { checkRate, jsonClone, labelSchema, parseConfig, rateSchema, seedSchema 
 
 const activationSpec = z.union([
   z.string().min(1),
-  z.object({ kind: z.string().optional(), name: z.string().min(1), config: z.record(z.string(), z.unknown()).optional() }),
+  z.strictObject({ kind: z.string().optional(), name: z.string().min(1), config: z.record(z.string(), z.unknown()).optional() }),
 ], { error: 'an activation name, or { "name": "leakyRelu", "config": { "alpha": 0.2 } }' });
 type ActivationSpec = z.output<typeof activationSpec>;
 
-export const stochasticDepthSchema = z.object({
+export const stochasticDepthSchema = z.strictObject({
   block: z.array(layerSpecSchema).min(1),
   /** Probability of dropping the block's branch in a training step, in [0, 1). */
   rate: rateSchema.default(0.2),
@@ -74,7 +74,7 @@ export class StochasticDepth extends Module implements Stochastic {
     this.mode = options.mode ?? 'batch';
     if (this.mode !== 'batch' && this.mode !== 'sample') throw new ArgumentError(`stochasticDepth: mode must be 'batch' or 'sample', got '${String(this.mode)}'`);
     this.#activationSpec = options.activation ?? null;
-    this.activation = this.#activationSpec === null ? null : resolveActivation(this.#activationSpec, registry);
+    this.activation = this.#activationSpec === null ? null : resolveActivation(this.#activationSpec, registry, ['activation']);
     this.#shape = new ResidualShape(block, { projection: options.projection ?? 'auto' }, registry);
     this.block = this.addModule('block', this.#shape.block);
   }
@@ -82,7 +82,7 @@ export class StochasticDepth extends Module implements Stochastic {
   /** Builds from a parsed config, creating each layer spec through the registry. */
   static fromConfig(registry: Registry, config: StochasticDepthConfig): StochasticDepth {
     const c = parseConfig('layer', 'stochasticDepth', stochasticDepthSchema, config);
-    return new StochasticDepth(c.block.map((s) => layerFromSpec(registry, s)), c, registry);
+    return new StochasticDepth(c.block.map((s, i) => layerFromSpec(registry, s, ['block', i])), c, registry);
   }
 
   /** Probability of dropping the branch; may be changed between steps (see linearDepthRates). */
