@@ -75,18 +75,20 @@ function sizeClass(bytes: number): number {
  * The engine's memory: up to 4 GiB. A shared memory reserves its whole maximum up front,
  * which a small (e.g. 32-bit) device may refuse; it then gets 1 GiB.
  */
-function newMemory(shared: boolean): WebAssembly.Memory {
+function newMemory(shared: boolean): { memory: WebAssembly.Memory; maxBytes: number } {
   try {
-    return new WebAssembly.Memory({ initial: 64, maximum: 65536, shared });
+    return { memory: new WebAssembly.Memory({ initial: 64, maximum: 65536, shared }), maxBytes: 65536 * PAGE };
   } catch (error) {
     if (!shared) throw error;
-    return new WebAssembly.Memory({ initial: 64, maximum: 16384, shared });
+    return { memory: new WebAssembly.Memory({ initial: 64, maximum: 16384, shared }), maxBytes: 16384 * PAGE };
   }
 }
 
 export class Engine {
   readonly build: Build;
   readonly memory: WebAssembly.Memory;
+  /** The most bytes the memory can grow to (4 GiB, or 1 GiB where a shared 4 GiB could not be reserved). */
+  readonly maxBytes: number;
   readonly kernels: Kernels;
   private readonly heapBase: number;
   private top: number;
@@ -104,8 +106,9 @@ export class Engine {
   /** `threads` > 1 needs `module` built for shared memory (see createEngine). */
   constructor(build: Build, module: WebAssembly.Module, threads = 1) {
     this.build = build;
-    const memory = newMemory(threads > 1);
+    const { memory, maxBytes } = newMemory(threads > 1);
     this.memory = memory;
+    this.maxBytes = maxBytes;
     const instance = new WebAssembly.Instance(module, {
       env: {
         memory,
