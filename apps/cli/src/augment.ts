@@ -1,9 +1,10 @@
 // `minibatch augment-preview`: writes a PNG grid of original and augmented samples so a person
 // can see what a config's "augment" pipeline does (training applies it through experiment()).
-import { readFile, writeFile } from 'node:fs/promises';
 import { scope, tensor } from '@minibatch/core';
 import { augment } from '@minibatch/augment';
-import { ConfigError, checkImageShape, defaultRegistry, loadConfigData, makeAugmentation, makePreprocessing, parseRunConfig } from '@minibatch/train';
+import { ConfigError, checkImageShape, defaultRegistry, inFile, loadConfigData, resolveRun } from '@minibatch/train';
+import { checkOutputs, writeFileAtomic } from '@minibatch/train/node';
+import { readConfig } from './commands.js';
 import { encode } from 'fast-png';
 
 export interface PreviewArgs {
@@ -29,20 +30,16 @@ const GAP = 2;
  */
 export async function augmentPreviewCommand(args: PreviewArgs, io: { out: NodeJS.WritableStream }): Promise<number> {
   if (args.out === undefined) throw new ConfigError('augment-preview: where to write the grid? pass --out grid.png');
-  let text: string;
-  try {
-    text = await readFile(args.config, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read config ${args.config}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
-  const config = parseRunConfig(text, args.config);
+  const config = await readConfig(args.config);
   const { count = 8, variants = 7, scale = 2, seed = config.seed } = args;
   for (const [name, v, max] of [['count', count, 256], ['variants', variants, 64], ['scale', scale, 16]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > max) throw new ConfigError(`--${name} must be an integer in [1, ${max}], got ${v}`);
   }
-  const pipeline = makeAugmentation(config.augment, defaultRegistry());
+  await checkOutputs({ '--out': args.out }, [args.config]);
+  // The whole config is checked, as train would (a preview of a config that cannot run is no help).
+  const { augmentation: pipeline, preprocessing: pre, model } = inFile(args.config, () => resolveRun(config, defaultRegistry(), Infinity));
+  model.dispose();
   if (pipeline === null) throw new ConfigError(`augment-preview: ${args.config} has no "augment" list to preview`);
-  const pre = makePreprocessing(config.preprocessing);
   const { train: raw } = loadConfigData(config.data, config.seed);
   const train = pre === null ? raw : pre.fit(raw).transform(raw);
   checkImageShape(train.shape);
@@ -89,7 +86,7 @@ export async function augmentPreviewCommand(args: PreviewArgs, io: { out: NodeJS
       }
     }
   }));
-  await writeFile(args.out, encode({ width, height, data: png, channels: c, depth: 8 }));
+  await writeFileAtomic(args.out, encode({ width, height, data: png, channels: c, depth: 8 }));
   io.out.write(`wrote ${args.out}: ${n} samples × (original + ${variants} augmented), ${width}×${height} pixels\n`);
   return 0;
 }

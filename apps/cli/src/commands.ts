@@ -1,27 +1,34 @@
 // The commands of `minibatch`: train, eval, summary. Each returns its exit code and writes
 // to the streams it is given, so tests run them in-process. A config becomes a run through
 // @minibatch/train's experiment(); the commands add only files, progress and printing.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { JSON_LIMITS } from '@minibatch/registry';
 import cliProgress from 'cli-progress';
 import { engine } from '@minibatch/core';
-import { preprocessorFromJSON } from '@minibatch/data';
+import { fashionMnistFiles, preprocessorFromJSON } from '@minibatch/data';
 import {
-  ConfigError, INPUT_SHAPES, buildModel, defaultRegistry, evaluate, experiment, loadConfigData, modelInputShape, parseRunConfig,
+  ConfigError, INPUT_SHAPES, buildModel, defaultRegistry, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
   type DatasetName, type EpochLogs, type RunConfig,
 } from '@minibatch/train';
-import { loadModel, saveModel } from '@minibatch/train/node';
+import { FileError, checkOutputs, loadModel, saveModel } from '@minibatch/train/node';
 
 export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
   err: NodeJS.WritableStream;
 }
 
-async function readConfig(path: string): Promise<RunConfig> {
+/** Reads and validates a run config file; a file over the JSON size limit is refused unread. */
+export async function readConfig(path: string): Promise<RunConfig> {
   let text: string;
   try {
+    const { size } = await stat(path);
+    if (size > JSON_LIMITS.maxBytes) {
+      throw new ConfigError(`${path}: ${formatBytes(size)} is more than the ${formatBytes(JSON_LIMITS.maxBytes)} a config may have`);
+    }
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    if (error instanceof ConfigError) throw error;
+    throw new FileError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
   return parseRunConfig(text, path);
 }
@@ -43,14 +50,38 @@ export interface TrainArgs {
   seed?: number;
   out?: string;
   json?: boolean;
+  /** The most memory one training step may use ('2GB'); default: all the engine can hold. */
+  memory?: string;
 }
 
-/** `minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--json]` */
+/** The files a run reads besides its config (an output must never replace one). */
+function dataFiles(config: RunConfig): string[] {
+  if (config.data.name !== 'fashion-mnist') return [];
+  try {
+    return Object.values(fashionMnistFiles());
+  } catch {
+    return []; // not installed: loading the data will say so
+  }
+}
+
+/** `minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--memory SIZE] [--json]` */
 export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   const config = await readConfig(args.config);
-  if (args.epochs !== undefined) config.epochs = args.epochs;
+  if (args.epochs !== undefined) {
+    if (args.epochs < 1) throw new ConfigError(`--epochs must be at least 1, got ${args.epochs}`);
+    config.epochs = args.epochs;
+  }
   if (args.seed !== undefined) config.seed = args.seed;
-  const run = experiment(config);
+  let memoryLimit: number | undefined;
+  if (args.memory !== undefined) {
+    try {
+      memoryLimit = parseBytes(args.memory);
+    } catch (error) {
+      throw new ConfigError(`--memory: ${(error as Error).message}`);
+    }
+  }
+  await checkOutputs({ '--out': args.out }, [args.config, ...dataFiles(config)]);
+  const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
   const { train, validation } = run.data;
   const json = args.json === true;
   const tty = !json && io.out.isTTY === true;
@@ -119,6 +150,7 @@ export interface EvalArgs {
 export async function evalCommand(args: EvalArgs, io: Io): Promise<number> {
   const registry = defaultRegistry();
   const loaded = await loadModel(args.model, registry);
+  if (loaded.notice !== undefined) io.err.write(`minibatch: note: ${loaded.notice}\n`);
   const info = (loaded.info ?? {}) as { data?: RunConfig['data']; loss?: RunConfig['loss'] };
   const name = (args.data ?? info.data?.name) as DatasetName | undefined;
   if (name === undefined || !(name in INPUT_SHAPES)) {
@@ -139,7 +171,7 @@ export async function evalCommand(args: EvalArgs, io: Io): Promise<number> {
 /** `minibatch summary <config.json>`: the model's layers, output shapes and parameter counts. */
 export async function summaryCommand(args: { config: string }, io: Io): Promise<number> {
   const config = await readConfig(args.config);
-  const model = buildModel(config);
+  const model = inFile(args.config, () => buildModel(config));
   io.out.write(`${model.summary(modelInputShape(config))}\n`);
   model.dispose();
   return 0;

@@ -1,17 +1,39 @@
 // Entry of the CLI as a library: run(argv, io) is what the `minibatch` binary calls.
+//
+// Exit codes, one contract for every command:
+//   0    success
+//   2    usage, config and input errors (refused before any work; nothing written)
+//   1    a failure while running
+//   130  interrupted (SIGINT), 143 terminated (SIGTERM): the signal's default action, so a
+//        run stopped mid-way leaves no file behind (outputs are written atomically at the end)
 import { parseArgs } from 'node:util';
-import { init } from '@minibatch/core';
-import { ConfigError } from '@minibatch/train';
+import { ShapeError, init } from '@minibatch/core';
+import { DataError } from '@minibatch/data';
+import { StateDictError } from '@minibatch/layers';
+import { RegistryError } from '@minibatch/registry';
+import { ConfigError, FormatError } from '@minibatch/train';
+import { FileError } from '@minibatch/train/node';
 import { augmentPreviewCommand } from './augment.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 
 export type { Io } from './commands.js';
 
 const USAGE = `usage:
-  minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--threads N] [--json]
+  minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--threads N] [--memory SIZE] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
   minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]`;
+
+/** The options each command takes (any other is a usage error, not silently ignored). */
+const COMMANDS: Record<string, readonly string[]> = {
+  train: ['epochs', 'seed', 'out', 'threads', 'memory', 'json'],
+  eval: ['data', 'threads', 'json'],
+  summary: [],
+  'augment-preview': ['out', 'count', 'variants', 'scale', 'seed'],
+};
+
+/** Errors that mean "the command line, a config or an input file is wrong": exit 2. */
+const INPUT_ERRORS = [ConfigError, RegistryError, FormatError, DataError, StateDictError, ShapeError, FileError];
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -30,37 +52,44 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
+        memory: { type: 'string' },
       },
     });
+    const [command, target, ...extra] = positionals;
+    if (values.help || command === undefined) {
+      io.out.write(`${USAGE}\n`);
+      return command === undefined && !values.help ? 2 : 0;
+    }
+    const allowed = COMMANDS[command];
+    if (allowed === undefined) throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
+    if (target === undefined) throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
+    if (extra.length > 0) throw new ConfigError(`${command} takes one file, got also ${extra.map((e) => `'${e}'`).join(', ')}\n${USAGE}`);
+    const unused = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
+    if (unused.length > 0) throw new ConfigError(`${command} has no option --${unused[0]}\n${USAGE}`);
     const threads = int('threads', values.threads);
     if (threads !== undefined) {
       // Default: one per core. The tensor core loads with this many before any tensor exists.
       if (threads < 1) throw new ConfigError(`--threads must be at least 1, got ${threads}`);
       await init({ threads });
     }
-    const [command, target] = positionals;
-    if (values.help || command === undefined) {
-      io.out.write(`${USAGE}\n`);
-      return command === undefined && !values.help ? 2 : 0;
-    }
-    if (target === undefined) throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
     switch (command) {
       case 'train':
-        return await trainCommand({ config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), out: values.out, json: values.json }, io);
+        return await trainCommand({
+          config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), out: values.out, json: values.json, memory: values.memory,
+        }, io);
       case 'eval':
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);
       case 'summary':
         return await summaryCommand({ config: target }, io);
-      case 'augment-preview':
+      default:
         return await augmentPreviewCommand({
           config: target, out: values.out, count: int('count', values.count), variants: int('variants', values.variants),
           scale: int('scale', values.scale), seed: int('seed', values.seed),
         }, io);
-      default:
-        throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
     }
   } catch (error) {
     io.err.write(`minibatch: ${(error as Error).message}\n`);
-    return error instanceof ConfigError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;
+    const usage = INPUT_ERRORS.some((type) => error instanceof type) || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    return usage ? 2 : 1;
   }
 }

@@ -60,10 +60,10 @@ describe('"augment" in a run config', () => {
   it('names a wrong augmentation and its position; refuses non-image preprocessing (exit 2)', async () => {
     const typo = capture();
     expect(await run(['train', await configFile({ ...small, augment: [{ name: 'flip' }, { name: 'rotat' }] })], typo.io)).toBe(2);
-    expect(typo.err).toMatch(/augment\.1: unknown augmentation 'rotat' — did you mean 'rotate'\?/);
+    expect(typo.err).toMatch(/augment\[1\]: unknown augmentation 'rotat' — did you mean 'rotate'\?/);
     const bad = capture();
     expect(await run(['train', await configFile({ ...small, augment: [{ name: 'flip', config: { p: 3 } }] })], bad.io)).toBe(2);
-    expect(bad.err).toMatch(/augment\.0: invalid config for augmentation 'flip'/);
+    expect(bad.err).toMatch(/config.json: invalid config for augmentation 'flip' at augment\[0\]\.config:\n  - augment\[0\]\.config\.p: expected a number <= 1, got 3/);
     const flat = capture();
     const pca = { ...small, preprocessing: [{ name: 'pca', config: { components: 20 } }], augment: [{ name: 'flip' }] };
     expect(await run(['train', await configFile(pca)], flat.io)).toBe(2);

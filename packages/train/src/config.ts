@@ -4,7 +4,7 @@
 import { augmentations } from '@minibatch/augment';
 import { layers } from '@minibatch/layers';
 import { optimizers } from '@minibatch/optimizers';
-import { createRegistry, z, type Registry } from '@minibatch/registry';
+import { RegistryError, checkNesting, createRegistry, describeIssues, formatPath, parseJson, z, type JsonPath, type Registry } from '@minibatch/registry';
 import { regularizers } from '@minibatch/regularizers';
 
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
@@ -54,31 +54,73 @@ export function defaultRegistry(): Registry {
   return createRegistry().use(layers).use(optimizers).use(augmentations).use(regularizers);
 }
 
+/** The most layers a config may hold, counting those inside containers: far beyond any real network, far below what exhausts memory. */
+export const MAX_LAYERS = 10_000;
+
 /**
- * Parses and validates a config (JSON text or a parsed value), naming every bad field.
+ * Parses and validates a config (JSON text or a parsed value), naming every bad field by its
+ * path. Text is bounded (size and nesting, @minibatch/registry's parseJson) and so is the
+ * number of layers, so a hostile file is a clear error, never a stack overflow or a full heap.
  *
  * @example
  * const config = parseRunConfig(await readFile('examples/mnist-mlp.json', 'utf8'), 'examples/mnist-mlp.json');
  */
 export function parseRunConfig(input: unknown, source = 'config'): RunConfig {
-  let raw = input;
-  if (typeof input === 'string') {
-    try {
-      raw = JSON.parse(input);
-    } catch (error) {
-      throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`);
-    }
-  }
-  const result = runConfigSchema.safeParse(raw);
+  const raw = inFile(source, () => {
+    if (typeof input === 'string') return parseJson(input, { source });
+    checkNesting(input, { source });
+    return input;
+  });
+  const result = runConfigSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      let value: unknown = raw;
-      for (const key of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
-      const got = value === undefined ? 'nothing' : JSON.stringify(value);
-      return `  - ${path}: ${issue.message} (got ${got})`;
-    });
+    const lines = describeIssues(result.error.issues, (path) => keysOf(path)).map((issue) => `  - ${formatPath(issue.path)}: ${issue.text}`);
     throw new ConfigError(`${source}: invalid config\n${lines.join('\n')}`);
   }
+  const layers = countLayers(result.data.model, ['model']);
+  if (layers.count > MAX_LAYERS) {
+    throw new ConfigError(`${source}: the model has more than ${MAX_LAYERS.toLocaleString('en-US')} layers (counted up to ${formatPath(layers.at)}); a config this large is not a network minibatch can train`);
+  }
   return result.data;
+}
+
+/** The keys the run config allows at a path, for did-you-mean. */
+function keysOf(path: readonly PropertyKey[]): string[] {
+  if (path.length === 0) return Object.keys(runConfigSchema.shape);
+  if (path.length === 1 && path[0] === 'data') return Object.keys(runConfigSchema.shape.data.shape);
+  return ['name', 'config'];
+}
+
+/** Counts layer specs: the model's entries and, inside each spec's config, any array of further specs. Stops past MAX_LAYERS. */
+function countLayers(specs: readonly unknown[], path: JsonPath): { count: number; at: JsonPath } {
+  let count = 0;
+  let at: JsonPath = path;
+  const stack: [unknown, JsonPath][] = specs.map((s, i) => [s, [...path, i]]);
+  while (stack.length > 0 && count <= MAX_LAYERS) {
+    const [spec, where] = stack.pop()!;
+    count++;
+    at = where;
+    const config = (spec as { config?: unknown } | null)?.config;
+    if (config === null || typeof config !== 'object') continue;
+    for (const [key, value] of Object.entries(config)) {
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string' || (v !== null && typeof v === 'object' && 'name' in v))) {
+        value.forEach((v, i) => stack.push([v, [...where, 'config', key, i]]));
+      }
+    }
+  }
+  return { count, at };
+}
+
+/**
+ * Runs `fn`; a config or registry error it throws becomes a ConfigError that names `source`
+ * (the file), so every message about a config starts with where the config came from.
+ */
+export function inFile<T>(source: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RegistryError || error instanceof ConfigError) {
+      throw error.message.startsWith(`${source}: `) ? new ConfigError(error.message, { cause: error }) : new ConfigError(`${source}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
 }

@@ -2,16 +2,19 @@
 // optimizer, regularization, augmentation, preprocessing) before any data is loaded, so a typo
 // fails fast; then it loads and preprocesses the data, fits data-dependent augmentation and
 // builds the model from the run's seed. The CLI, search, lab and demo all run configs this way.
-import { Rng } from '@minibatch/core';
+import { ArgumentError, Rng, ShapeError, engine } from '@minibatch/core';
 import { compose, toBatchTransform, type Augmentation } from '@minibatch/augment';
 import {
-  center, loadFashionMnist, loadMnistSplit, pca, pipeline, scale, standardize, trainTestSplit, zca, type Dataset, type Preprocessor,
+  center, loadFashionMnist, loadMnistSplit, pca, pipeline, scale, standardize, trainTestSplit, zca,
+  type CenterOptions, type Dataset, type PcaOptions, type Preprocessor, type ScaleOptions, type StandardizeOptions, type ZcaOptions,
 } from '@minibatch/data';
 import { modelFromConfig, type Loss, type Module } from '@minibatch/layers';
 import type { Optimizer } from '@minibatch/optimizers';
-import type { Registry } from '@minibatch/registry';
-import { ConfigError, INPUT_SHAPES, defaultRegistry, parseRunConfig, type RunConfig } from './config.js';
+import { RegistryError, createAt, locate, parseConfig, z, type Registry } from '@minibatch/registry';
+import { ConfigError, INPUT_SHAPES, defaultRegistry, inFile, parseRunConfig, type RunConfig } from './config.js';
 import { evaluate, fit, type Callbacks, type History, type MetricName, type ParameterConstraint, type PenaltyTerm } from './fit.js';
+import { checkDataset } from './checks.js';
+import { estimateTrainingMemory, formatBytes } from './sizes.js';
 
 /** The splits of a run: training, optional per-epoch validation, and the test split. */
 export interface Splits {
@@ -44,52 +47,47 @@ export function splitConfigData(train: Dataset, test: Dataset, data: RunConfig['
   return { train: kept, test };
 }
 
-const PREPROCESSORS: Record<string, (config: Record<string, unknown>) => Preprocessor> = {
-  scale: (c) => scale(c),
-  center: (c) => center(c),
-  standardize: (c) => standardize(c),
-  pca: (c) => pca(c as never),
-  zca: (c) => zca(c),
+const per = z.enum(['feature', 'channel', 'global']);
+/** The preprocessing steps a config can name, each with a strict schema for its config. */
+const PREPROCESSORS: Record<string, { schema: z.ZodType<Record<string, unknown>>; make: (config: never) => Preprocessor }> = {
+  scale: { schema: z.strictObject({ max: z.number().positive().optional() }), make: (c: ScaleOptions) => scale(c) },
+  center: { schema: z.strictObject({ per: per.optional() }), make: (c: CenterOptions) => center(c) },
+  standardize: { schema: z.strictObject({ per: per.optional(), epsilon: z.number().positive().optional() }), make: (c: StandardizeOptions) => standardize(c) },
+  pca: {
+    schema: z.strictObject({ components: z.number().int().positive(), whiten: z.boolean().optional(), epsilon: z.number().positive().optional() }),
+    make: (c: PcaOptions) => pca(c),
+  },
+  zca: { schema: z.strictObject({ epsilon: z.number().positive().optional() }), make: (c: ZcaOptions) => zca(c) },
 };
 
 /** The preprocessing pipeline of a config (unfitted), or null when there is none. */
 export function makePreprocessing(steps: RunConfig['preprocessing']): Preprocessor | null {
   if (steps.length === 0) return null;
   return pipeline(steps.map(({ name, config }, i) => {
-    const make = PREPROCESSORS[name];
-    if (make === undefined) {
-      throw new ConfigError(`preprocessing.${i}.name: unknown preprocessing '${name}' — known: ${Object.keys(PREPROCESSORS).join(', ')}`);
+    const step = PREPROCESSORS[name];
+    if (step === undefined) {
+      const near = Object.keys(PREPROCESSORS).find((k) => k.toLowerCase() === name.toLowerCase());
+      throw new RegistryError('unknown-name', `unknown preprocessing '${name}'${near ? ` — did you mean '${near}'?` : ''}; known: ${Object.keys(PREPROCESSORS).join(', ')}`, { path: ['preprocessing', i, 'name'] });
     }
-    return make(config);
+    const parsed = locate(['preprocessing', i, 'config'], () => parseConfig('preprocessing', name, step.schema, config));
+    return step.make(parsed as never);
   }));
 }
 
 /** The pipeline of a config's "augment" list, or null when there is none. */
 export function makeAugmentation(steps: RunConfig['augment'], registry: Registry): Augmentation | null {
   if (steps.length === 0) return null;
-  return compose(steps.map(({ name, config }, i) => {
-    try {
-      return registry.fromJSON<Augmentation>({ kind: 'augmentation', name, config });
-    } catch (error) {
-      throw new ConfigError(`augment.${i}: ${(error as Error).message}`);
-    }
-  }));
+  return compose(steps.map(({ name, config }, i) => createAt<Augmentation>(registry, 'augmentation', name, config, ['augment', i])));
 }
 
 /** The config's "regularization" list, resolved (names and configs checked). */
 export function makeRegularization(steps: RunConfig['regularization'], registry: Registry): (PenaltyTerm | ParameterConstraint)[] {
-  return steps.map(({ name, config }, i) => {
-    try {
-      return registry.fromJSON<PenaltyTerm | ParameterConstraint>({ kind: 'regularizer', name, config });
-    } catch (error) {
-      throw new ConfigError(`regularization.${i}: ${(error as Error).message}`);
-    }
-  });
+  return steps.map(({ name, config }, i) => createAt<PenaltyTerm | ParameterConstraint>(registry, 'regularizer', name, config, ['regularization', i]));
 }
 
 /** The config's model, created through `registry` (not built: no weights yet). */
 export function buildModel(config: RunConfig, registry: Registry = defaultRegistry()): Module {
-  return modelFromConfig(registry, config.model as never);
+  return modelFromConfig(registry, config.model as never, ['model']);
 }
 
 /** The per-sample shape the model sees: the data set's, after the config's preprocessing. */
@@ -108,11 +106,93 @@ export function checkImageShape(shape: readonly number[]): void {
   }
 }
 
+/** Every part of a run config, resolved by name (nothing built, no data loaded). */
+export interface ResolvedRun {
+  model: Module;
+  loss: Loss;
+  optimizer: Optimizer<object>;
+  augmentation: Augmentation | null;
+  regularization: (PenaltyTerm | ParameterConstraint)[];
+  /** Unfitted. */
+  preprocessing: Preprocessor | null;
+  /** The per-sample shape the model sees (after preprocessing). */
+  inputShape: number[];
+}
+
+/**
+ * Resolves every name of a config and checks that one training step fits in `memoryLimit`
+ * bytes, before any data is loaded or memory taken. Errors name the config path
+ * (`model[3].config.units`) and say what to change.
+ */
+export function resolveRun(config: RunConfig, registry: Registry = defaultRegistry(), memoryLimit?: number): ResolvedRun {
+  const model = buildModel(config, registry);
+  try {
+    const inputShape = modelInputShape(config);
+    const run: ResolvedRun = {
+      model,
+      augmentation: makeAugmentation(config.augment, registry),
+      regularization: makeRegularization(config.regularization, registry),
+      preprocessing: makePreprocessing(config.preprocessing),
+      optimizer: createAt<Optimizer<object>>(registry, 'optimizer', config.optimizer.name, config.optimizer.config, ['optimizer']),
+      loss: createAt<Loss>(registry, 'loss', config.loss.name, config.loss.config, ['loss']),
+      inputShape,
+    };
+    checkShapes(model, inputShape);
+    checkMemory(config, model, inputShape, memoryLimit ?? engine().maxBytes);
+    return run;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+/** 'model[1]' for a top-level layer; 'model[0] (block.1)' inside a container. */
+function configPath(rowPath: string): string {
+  const [top, ...rest] = rowPath.split('.');
+  return `model[${top}]${rest.length > 0 ? ` (${rest.join('.')})` : ''}`;
+}
+
+/** Follows the sample shape through the model's layers, naming the first layer it does not fit. */
+function checkShapes(model: Module, inputShape: number[]): void {
+  let shape = inputShape;
+  model.children().forEach(([name, layer]) => {
+    try {
+      shape = layer.outputShape(shape);
+    } catch (error) {
+      if (!(error instanceof ShapeError)) throw error;
+      throw new ConfigError(`model[${name}] (${layer.name}) does not fit its input [${shape.join(', ')}]: ${error.message}`);
+    }
+  });
+}
+
+function checkMemory(config: RunConfig, model: Module, inputShape: number[], limit: number): void {
+  const est = estimateTrainingMemory(model, inputShape, config.batchSize, config.optimizer.name);
+  if (est.totalBytes <= limit) return;
+  const fixed = est.weightBytes + est.stateBytes;
+  const lines = [
+    `one training step needs about ${formatBytes(est.totalBytes)} — weights ${formatBytes(est.weightBytes)} (${est.parameters.toLocaleString('en-US')} parameters), ` +
+      `gradients and ${config.optimizer.name} state ${formatBytes(est.stateBytes)}, activations at batch size ${config.batchSize} ${formatBytes(est.activationBytes)} — ` +
+      `but the engine can hold at most ${formatBytes(limit)}.`,
+  ];
+  if (fixed * 2 > limit && est.largestParams !== null) {
+    lines.push(`The weights alone are too large: ${configPath(est.largestParams.path)} ${est.largestParams.label.replace(/^\S+ /, '')} has ${est.largestParams.params.toLocaleString('en-US')} parameters; make it smaller.`);
+  } else if (est.largestOutput !== null) {
+    const fits = Math.floor((limit - fixed) / est.bytesPerSample);
+    lines.push(`The largest activations come from ${configPath(est.largestOutput.path)} ${est.largestOutput.label.replace(/^\S+ /, '')}, output [${est.largestOutput.outputShape.join(', ')}] per sample; ` +
+      (fits >= 1 ? `lower batchSize to ${fits} or less, or make that layer smaller.` : 'make that layer smaller.'));
+  }
+  throw new ConfigError(lines.join('\n'));
+}
+
 export interface ExperimentOptions {
   /** Resolves every name in the config. Default: defaultRegistry(). */
   registry?: Registry;
   /** Where the data comes from. Default: loadConfigData (MNIST / Fashion-MNIST in Node). */
   data?: DataSource;
+  /** The most bytes one training step may use. Default: all the engine can hold. */
+  memoryLimit?: number;
+  /** Where the config came from (a file name), named by every error about it. */
+  source?: string;
 }
 
 export interface RunOptions {
@@ -145,7 +225,8 @@ export interface Experiment {
 }
 
 /**
- * Makes a config runnable.
+ * Makes a config runnable: resolveRun() (names, sizes), then the data, the fitted
+ * preprocessing and augmentation, and the model built from the run's seed.
  *
  * @example
  * const run = experiment(parseRunConfig(text, 'mnist-mlp.json'));
@@ -153,16 +234,19 @@ export interface Experiment {
  * console.log(run.test().accuracy);
  */
 export function experiment(input: RunConfig | unknown, options: ExperimentOptions = {}): Experiment {
-  const config = parseRunConfig(input);
+  const source = options.source ?? 'config';
+  const config = parseRunConfig(input, source);
   const registry = options.registry ?? defaultRegistry();
-  // Every name resolves before the (slower) data loading, so a typo fails fast.
-  const model = buildModel(config, registry);
-  const augmentation = makeAugmentation(config.augment, registry);
-  const regularization = makeRegularization(config.regularization, registry);
-  const pre = makePreprocessing(config.preprocessing);
-  const optimizer = registry.fromJSON<Optimizer<object>>({ kind: 'optimizer', name: config.optimizer.name, config: config.optimizer.config });
-  const loss = registry.fromJSON<Loss>({ kind: 'loss', name: config.loss.name, config: config.loss.config });
-  const raw = (options.data ?? loadConfigData)(config.data, config.seed);
+  const { model, augmentation, regularization, preprocessing: pre, optimizer, loss } = inFile(source, () => resolveRun(config, registry, options.memoryLimit));
+  let raw: Splits;
+  try {
+    raw = (options.data ?? loadConfigData)(config.data, config.seed);
+  } catch (error) {
+    model.dispose();
+    // A split the data cannot make (a validation fraction of one sample) is a config error.
+    if (error instanceof ArgumentError) throw new ConfigError(`${source}: data: ${error.message}`, { cause: error });
+    throw error;
+  }
   const fitted = pre === null ? null : pre.fit(raw.train);
   const prepare = (d: Dataset): Dataset => (fitted === null ? d : fitted.transform(d));
   const data: Splits = { train: prepare(raw.train), test: prepare(raw.test) };
@@ -173,6 +257,14 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     augmentation.fit?.({ x: data.train.x, shape: data.train.shape });
   }
   model.build(data.train.shape, new Rng(config.seed));
+  try {
+    checkDataset(model, data.train, 'the training data');
+    if (data.validation !== undefined) checkDataset(model, data.validation, 'the validation data');
+    checkDataset(model, data.test, 'the test data');
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   return {
     config, registry, model, loss, optimizer, augmentation, regularization, preprocessing: fitted, data, rawShape: raw.train.shape,
     run: (runOptions = {}) => fit(model, data.train, {

@@ -6,6 +6,7 @@ import { DataLoader, type BatchTransform, type Dataset } from '@minibatch/data';
 import { losses, type Loss, type Module, type Target } from '@minibatch/layers';
 import { Optimizer } from '@minibatch/optimizers';
 import type { Registry, Spec } from '@minibatch/registry';
+import { checkDataset } from './checks.js';
 import { correctCount, topKCount } from './metrics.js';
 
 /** A metric name: 'accuracy', or 'top5' (any k). */
@@ -184,6 +185,8 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
   const ks = metrics.map(metricK);
   const loss = resolveLoss(options.loss, options.registry);
   model.build(data.shape, new Rng(seed)); // an unbuilt model gets its weights from the run's seed
+  checkDataset(model, data, 'the training data');
+  if (options.validation !== undefined) checkDataset(model, options.validation, 'the validation data');
   const optimizer = resolveOptimizer(model, options.optimizer, options.registry);
   const { penalties, constraints } = resolveRegularization(options.regularization, options.registry);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as Callbacks];
@@ -257,6 +260,7 @@ export function evaluate(model: Module, data: Dataset, options: EvaluateOptions 
   const { batchSize = 256, metrics = ['accuracy'] } = options;
   const ks = metrics.map(metricK);
   const loss = resolveLoss(options.loss, options.registry);
+  checkDataset(model, data, 'the evaluation data');
   const wasTraining = model.training;
   model.eval();
   const loader = new DataLoader(data, { batchSize, shuffle: false });

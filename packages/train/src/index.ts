@@ -8,9 +8,12 @@ export { encodeSafetensors, decodeSafetensors, FormatError } from './safetensors
 export type { NamedArray, SafetensorsFile } from './safetensors.js';
 export { encodeModel, decodeModel, MODEL_FORMAT } from './model-file.js';
 export type { ModelExtras, LoadedModel } from './model-file.js';
-export { runConfigSchema, parseRunConfig, defaultRegistry, ConfigError, DATASETS, INPUT_SHAPES } from './config.js';
+export { runConfigSchema, parseRunConfig, defaultRegistry, inFile, ConfigError, DATASETS, INPUT_SHAPES, MAX_LAYERS } from './config.js';
 export type { RunConfig, DatasetName } from './config.js';
 export {
-  experiment, loadConfigData, splitConfigData, makePreprocessing, makeAugmentation, makeRegularization, buildModel, modelInputShape, checkImageShape,
+  experiment, resolveRun, loadConfigData, splitConfigData, makePreprocessing, makeAugmentation, makeRegularization, buildModel, modelInputShape, checkImageShape,
 } from './experiment.js';
-export type { Experiment, ExperimentOptions, RunOptions, Splits, DataSource } from './experiment.js';
+export type { Experiment, ExperimentOptions, ResolvedRun, RunOptions, Splits, DataSource } from './experiment.js';
+export { checkDataset } from './checks.js';
+export { estimateTrainingMemory, formatBytes, parseBytes } from './sizes.js';
+export type { MemoryEstimate } from './sizes.js';

@@ -6,7 +6,7 @@
 //                   preprocessing?: "<JSON>", classes?: "10", … }
 import type { Module } from '@minibatch/layers';
 import { modelFromConfig, modelToConfig } from '@minibatch/layers';
-import type { Registry } from '@minibatch/registry';
+import { parseJson, type Registry } from '@minibatch/registry';
 import { FormatError, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 export const MODEL_FORMAT = 'minibatch/1';
@@ -21,9 +21,11 @@ export interface ModelExtras {
 export interface LoadedModel extends ModelExtras {
   model: Module;
   inputShape: number[];
+  /** A line worth showing the user (e.g. that the file carries no checksum), or undefined. */
+  notice?: string;
 }
 
-/** The bytes of a model file (works in the browser too). */
+/** The bytes of a model file (works in the browser too), with a checksum of header and weights. */
 export function encodeModel(model: Module, inputShape: readonly number[], extras: ModelExtras = {}): Uint8Array {
   model.build(inputShape);
   const metadata: Record<string, string> = {
@@ -36,22 +38,55 @@ export function encodeModel(model: Module, inputShape: readonly number[], extras
   return encodeSafetensors(model.stateDict(), metadata);
 }
 
-/** Rebuilds a model from the bytes of a model file, resolving layers through `registry`. */
+/** A metadata entry parsed as bounded JSON, or a FormatError naming the file and the key. */
+function metadataJson(metadata: Record<string, string>, key: string, source: string): unknown {
+  try {
+    return parseJson(metadata[key], { source: key });
+  } catch (error) {
+    throw new FormatError(`${source}: metadata '${key}' is not valid JSON (${(error as Error).message.replace(`${key}: `, '')})`);
+  }
+}
+
+/**
+ * Rebuilds a model from the bytes of a model file, resolving layers through `registry`. The
+ * file is checked whole (format, checksum, architecture, every weight) before a model is
+ * returned; every error names `source` and what is wrong.
+ */
 export function decodeModel(bytes: Uint8Array, registry: Registry, source = 'model file'): LoadedModel {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const { tensors, metadata, checksum } = decodeSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT || metadata.model === undefined || metadata.inputShape === undefined) {
     throw new FormatError(
       `${source}: not a minibatch model file (metadata format is ${JSON.stringify(metadata.format)}, expected "${MODEL_FORMAT}"); ` +
         'a bare safetensors file of weights can be loaded with decodeSafetensors() and module.loadStateDict()',
     );
   }
-  const inputShape = JSON.parse(metadata.inputShape) as number[];
-  const model = modelFromConfig(registry, JSON.parse(metadata.model));
-  model.build(inputShape);
-  model.loadStateDict(tensors);
+  const inputShape = metadataJson(metadata, 'inputShape', source);
+  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new FormatError(`${source}: metadata 'inputShape' must be a list of positive integers, got ${metadata.inputShape.slice(0, 80)}`);
+  }
+  const spec = metadataJson(metadata, 'model', source);
+  let model: Module;
+  try {
+    model = modelFromConfig(registry, spec as never);
+  } catch (error) {
+    throw new FormatError(`${source}: the architecture in its metadata is not one this registry can build: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    model.build(inputShape);
+    model.loadStateDict(tensors);
+  } catch (error) {
+    model.dispose();
+    throw new FormatError(`${source}: the weights do not fit the architecture: ${(error as Error).message}`, { cause: error });
+  }
   model.eval();
   const loaded: LoadedModel = { model, inputShape };
-  if (metadata.preprocessing !== undefined) loaded.preprocessing = JSON.parse(metadata.preprocessing);
-  if (metadata.info !== undefined) loaded.info = JSON.parse(metadata.info);
+  try {
+    if (metadata.preprocessing !== undefined) loaded.preprocessing = metadataJson(metadata, 'preprocessing', source);
+    if (metadata.info !== undefined) loaded.info = metadataJson(metadata, 'info', source) as Record<string, unknown>;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  if (checksum === 'absent') loaded.notice = `${source} carries no checksum (written before minibatch checked files); it was loaded without verifying its bytes`;
   return loaded;
 }

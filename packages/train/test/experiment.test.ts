@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@minibatch/core';
 import { createDataset, type Dataset } from '@minibatch/data';
-import { ConfigError, experiment, modelInputShape, parseRunConfig, splitConfigData, type DataSource } from '../src/index.js';
+import { ConfigError, defaultRegistry, experiment, modelInputShape, parseRunConfig, splitConfigData, type DataSource } from '../src/index.js';
 
 /** Tiny 4×4×1 "images": the class is which quadrant holds the bright pixel. */
 function quadrants(count: number, seed: number): Dataset {
@@ -69,5 +69,23 @@ describe('experiment(config)', () => {
   it('knows the model input shape from the config alone', () => {
     expect(modelInputShape(parseRunConfig(config))).toEqual([28, 28, 1]);
     expect(modelInputShape(parseRunConfig({ ...config, preprocessing: [{ name: 'pca', config: { components: 20 } }] }))).toEqual([20]);
+  });
+});
+
+describe('strict configs', () => {
+  it('every plugin a run config can name refuses an unknown key, naming it', () => {
+    const registry = defaultRegistry();
+    const names = registry.list();
+    expect(names.length).toBeGreaterThan(80);
+    for (const entry of names) {
+      const [kind, name] = entry.split('/');
+      let message = '';
+      try {
+        registry.create(kind, name, { notAKey: 1 });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, entry).toMatch(/notAKey: unknown key 'notAKey'/);
+    }
   });
 });
