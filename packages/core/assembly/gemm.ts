@@ -484,7 +484,7 @@ function packStripA(src: usize, rs: i32, ks: i32, rows: i32, kc: i32, dst: usize
  * arithmetic, run out of registers and spill (measured 24 vs 32 GFLOP/s).
  */
 /** a·b + c per lane: one fused multiply-add in the relaxed-SIMD build, mul + add otherwise. */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
   return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, c) : f32x4.add(c, f32x4.mul(a, b));
 }
 

@@ -14,3 +14,4 @@ export {
 } from './conv';
 export { adamUpdate, momentumUpdate, rmspropUpdate, adagradUpdate, clipByValue, dotF64 } from './optim';
 export { augWindow, augAffine, augColor, augBlur, augPatch, augNoise, augBlend } from './augment';
+export { depthwiseForward, depthwiseInputGrad, depthwiseFilterGrad } from './depthwise';

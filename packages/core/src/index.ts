@@ -15,11 +15,11 @@ export {
 } from './ops/elementwise.js';
 export { sum, mean, max, min, sumTo } from './ops/reduce.js';
 export type { ReduceOptions } from './ops/reduce.js';
-export { reshape, broadcastTo, transpose, slice, concat, gather } from './ops/shape.js';
+export { reshape, broadcastTo, transpose, slice, pad, concat, gather } from './ops/shape.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export { softmax, logSoftmax, softmaxCrossEntropy, meanSquaredError, moments } from './ops/nn.js';
-export { conv2d, maxPool2d, avgPool2d, windowOutputSize } from './ops/conv.js';
+export { conv2d, depthwiseConv2d, maxPool2d, avgPool2d, windowOutputSize } from './ops/conv.js';
 export type { Conv2dOptions, Pool2dOptions, Padding } from './ops/conv.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult } from './gradcheck.js';

@@ -70,6 +70,13 @@ export interface Kernels {
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
   avgPoolGrad(g: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number): void;
+  // assembly/depthwise.ts — depthwise convolution (multiplier 1), split by rows of the batch.
+  depthwiseForward(x: number, w: number, out: number, first: number, count: number, h: number, wd: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
+  depthwiseInputGrad(g: number, w: number, dx: number, first: number, count: number, h: number, wd: number, c: number, kh: number, kw: number,
+    oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
+  depthwiseFilterGrad(x: number, g: number, partials: number, first: number, count: number, group: number, rows: number,
+    h: number, wd: number, c: number, kh: number, kw: number, oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number): void;
   // assembly/optim.ts — fused optimizer updates (state updated in place, direction to out).
   adamUpdate(n: number, g: number, m: number, v: number, out: number,
     b1: number, a1: number, b2: number, a2: number, c1: number, c2: number, eps: number): void;
@@ -98,7 +105,7 @@ export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
   'convScratchBytes', 'conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad',
   'convDirectScratchBytes', 'convDirect', 'convDirectFilterGrad', 'convFlipFilter',
-  'avgPool', 'avgPoolGrad',
+  'avgPool', 'avgPoolGrad', 'depthwiseForward', 'depthwiseInputGrad', 'depthwiseFilterGrad',
   'adamUpdate', 'momentumUpdate', 'rmspropUpdate', 'adagradUpdate', 'clipByValue', 'dotF64',
   'augWindow', 'augAffine', 'augColor', 'augBlur', 'augPatch', 'augNoise', 'augBlend',
 ];

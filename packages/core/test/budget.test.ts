@@ -4,7 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const BUDGET = 4500;
+// 4500 → 4800 (pretrained models): depthwise convolution is MobileNet's main op besides the
+// 1×1 product, and no composition of the other kernels comes close (each channel its own
+// filter: im2col would copy kh·kw× and GEMM would multiply by a block-diagonal matrix).
+const BUDGET = 4800;
 const root = new URL('..', import.meta.url).pathname;
 
 function codeLines(dir: string): number {

@@ -141,6 +141,17 @@ describe('SIMD and scalar builds agree', () => {
     }
   });
 
+  it('depthwise conv2d forward and backward, and pad', () => {
+    const rng = new Rng(12);
+    for (const c of [
+      { x: [2, 9, 9, 19], f: [3, 3, 19, 1], strides: 2, padding: 'same' as Padding },
+      { x: [1, 8, 7, 6], f: [5, 5, 6, 2], strides: 1, padding: [[2, 1], [0, 2]] as Padding },
+    ]) {
+      agree(`depthwiseConv2d ${JSON.stringify(c)}`, [inp(rng, c.x), inp(rng, c.f)], (x, f) => mb.depthwiseConv2d(x, f, { strides: c.strides, padding: c.padding }), REORDERED);
+    }
+    agree('pad', [inp(rng, [2, 3, 4, 2])], (x) => mb.pad(x, [[0, 0], [1, 1], [2, 0], [0, 1]]), EXACT);
+  });
+
   it('max and average pooling forward and backward', () => {
     const rng = new Rng(3);
     for (const [size, strides, padding] of [[2, 2, 'valid'], [3, 1, 'same'], [3, 2, 'same'], [2, 1, 'valid']] as const) {

@@ -2,7 +2,7 @@
 // shapes and, for convolution and pooling, several strides, paddings and dilations.
 import { describe, expect, it } from 'vitest';
 import {
-  Rng, Tensor, abs, add, avgPool2d, broadcastTo, concat, conv2d, div, elu, exp, gather, gradcheck, leakyRelu, linear,
+  Rng, Tensor, abs, add, avgPool2d, broadcastTo, concat, conv2d, depthwiseConv2d, div, elu, pad, exp, gather, gradcheck, leakyRelu, linear,
   log, logSoftmax, matmul, max, maximum, maxPool2d, mean, meanSquaredError, min, minimum, moments, mul, neg, pow,
   randn, rand, relu, reshape, scope, sigmoid, slice, softmax, softmaxCrossEntropy, sqrt, square, sub, sum, tanh,
   tensor, transpose, where, gt,
@@ -174,6 +174,24 @@ describe('gradcheck: convolution', () => {
   }
   it('with bias, through a smooth activation', () => {
     check((a, w, b) => tanh(add(conv2d(a, w, { padding: 'same' }), b)), [param([1, 4, 4, 2]), param([3, 3, 2, 2]), param([2])]);
+  });
+});
+
+describe('gradcheck: depthwise convolution and padding', () => {
+  const cases = [
+    { x: [2, 5, 5, 3], f: [3, 3, 3, 1], o: { padding: 'same' as const } },
+    { x: [1, 7, 6, 18], f: [3, 3, 18, 1], o: { padding: 'same' as const, strides: 2 } }, // 16-channel blocks + a remainder of 2
+    { x: [1, 6, 7, 5], f: [2, 3, 5, 1], o: { padding: [[1, 0], [0, 2]] as const, strides: [2, 1] as const } },
+    { x: [1, 7, 7, 4], f: [3, 3, 4, 1], o: { padding: 'same' as const, dilations: 2 } },
+    { x: [1, 5, 5, 2], f: [3, 3, 2, 3], o: { padding: 'valid' as const } }, // depth multiplier 3
+  ];
+  for (const { x, f, o } of cases) {
+    it(`x [${x}] filter [${f}] ${JSON.stringify(o)}`, () => {
+      check((a, w) => depthwiseConv2d(a, w, o), [param(x), param(f)]);
+    });
+  }
+  it('pad: zeros around, gradient the inner block', () => {
+    check((a) => pad(a, [[0, 0], [1, 2], [0, 1], [0, 0]]), [param([2, 3, 2, 2])]);
   });
 });
 

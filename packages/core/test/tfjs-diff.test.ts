@@ -436,6 +436,49 @@ describe('conv2d vs tf.conv2d (forward, d/dx, d/dfilter)', () => {
   });
 });
 
+// ------------------------------------------------------------------ depthwise conv2d, pad
+
+describe('depthwiseConv2d vs tf.depthwiseConv2d (forward, d/dx, d/dfilter)', () => {
+  interface DwCase { x: number[]; f: number[]; strides: Pair; padding: Padding; dil: Pair }
+  const cases: DwCase[] = [
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 1], strides: [1, 1], padding: 'same', dil: [1, 1] },
+    { x: [2, 8, 8, 16], f: [3, 3, 16, 1], strides: [2, 2], padding: 'same', dil: [1, 1] }, // one 16-channel block, odd total padding
+    { x: [1, 9, 7, 37], f: [3, 3, 37, 1], strides: [1, 1], padding: 'valid', dil: [1, 1] }, // 2 blocks of 16, then 4 + 1
+    { x: [3, 10, 9, 24], f: [5, 5, 24, 1], strides: [2, 2], padding: 'same', dil: [1, 1] },
+    { x: [1, 12, 10, 8], f: [3, 3, 8, 1], strides: [2, 1], padding: [[1, 2], [0, 1]], dil: [1, 1] },
+    { x: [2, 6, 6, 5], f: [3, 3, 5, 2], strides: [1, 1], padding: 'same', dil: [1, 1] }, // depth multiplier 2
+    { x: [1, 9, 9, 6], f: [3, 3, 6, 1], strides: [1, 1], padding: 'same', dil: [2, 2] },
+    { x: [1, 11, 10, 4], f: [3, 3, 4, 1], strides: [2, 2], padding: 'valid', dil: [2, 2] },
+    { x: [20, 6, 6, 32], f: [3, 3, 32, 1], strides: [1, 1], padding: 'same', dil: [1, 1] }, // the filter gradient in 8 groups of 15 rows
+  ];
+  const name = (c: DwCase): string => `x ${c.x.join('×')} f ${c.f.join('×')} s ${c.strides.join(',')} p ${JSON.stringify(c.padding)} d ${c.dil.join(',')}`;
+  for (const c of cases) {
+    it(name(c), () => {
+      const rng = new Rng(700 + cases.indexOf(c));
+      // TF.js has no depthwise gradient for dilations > 1: the dilated filter (zeros between
+      // taps, exact) is the reference there, as for conv2d.
+      const dilated = c.dil[0] > 1 || c.dil[1] > 1;
+      diff(name(c), {
+        inputs: [inp(normals(rng, c.x), c.x), inp(normals(rng, c.f), c.f)],
+        ours: (x, f) => mb.depthwiseConv2d(x, f, { strides: c.strides, padding: c.padding, dilations: c.dil }),
+        theirs: (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, dilated ? dilateFilter(f, c.dil) : (f as tf.Tensor4D), c.strides, tfPad(c.padding) as 'same'),
+      }, rng);
+    });
+  }
+});
+
+describe('pad vs tf.pad', () => {
+  it('pads each axis by [before, after], gradient the inner block', () => {
+    const rng = new Rng(720);
+    const paddings: [number, number][] = [[0, 1], [2, 0], [1, 3], [0, 0]];
+    diff('pad', {
+      inputs: [inp(normals(rng, [2, 3, 4, 5]), [2, 3, 4, 5])],
+      ours: (x) => mb.pad(x, paddings),
+      theirs: (x) => tf.pad(x, paddings),
+    }, rng);
+  });
+});
+
 // ------------------------------------------------------------------ pooling
 
 /** TF's 'same' padding [[top, bottom], [left, right]] for a window k and stride s. */

@@ -71,6 +71,11 @@ describe('threads', () => {
     expectIdentical([[20, 20, 20, 9], [3, 3, 9, 12]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // chunked im2col
   });
 
+  it('depthwise conv2d forward and gradients (split by rows, batch 1 too): identical on 1 and 2 threads', () => {
+    expectIdentical([[1, 56, 56, 96], [3, 3, 96, 1]], (x, w) => mb.depthwiseConv2d(x, w, { padding: 'same' }));
+    expectIdentical([[16, 28, 28, 40], [3, 3, 40, 1]], (x, w) => mb.depthwiseConv2d(x, w, { strides: 2, padding: 'same' }));
+  });
+
   it('pooling and big elementwise ops, forward and backward: identical on 1 and 2 threads', () => {
     expectIdentical([[64, 28, 28, 8]], (x) => mb.maxPool2d(mb.relu(x), { size: 2 }));
     expectIdentical([[64, 28, 28, 8]], (x) => mb.tanh(mb.sigmoid(x)));

@@ -10,6 +10,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, empty, record } from '../tensor.js';
 import { gemmRaw } from './matmul.js';
 import { sum } from './reduce.js';
+import { broadcastTo, reshape } from './shape.js';
 import { inParts } from './util.js';
 
 /** Most groups a batch's filter gradient is summed from (see conv2d's backward). */
@@ -181,6 +182,56 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
         inParts(e, 'conv2dInputGrad', n, colFloats, (first, count, scratch) =>
           [g.ptr + first * outFloats * 4, filter.ptr, dxPtr + first * inFloats * 4, count, ...args, scratch], chunkBytes());
       }
+    }
+    return [dx, dw];
+  });
+}
+
+/**
+ * Depthwise 2-D convolution: every input channel convolved with its own filters, filter
+ * [kh, kw, c, m] (m: depth multiplier); output [n, oh, ow, c·m], whose channel c·m + j comes
+ * from input channel c (TF's layout). MobileNet-style networks are mostly this op and 1×1
+ * convolutions.
+ *
+ * @example
+ * const y = depthwiseConv2d(x, w, { strides: 2, padding: 'same' });  // x: [n, 112, 112, 96], w: [3, 3, 96, 1]
+ */
+export function depthwiseConv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): Tensor {
+  checkImage('depthwiseConv2d', x);
+  if (filter.rank !== 4) throw new ShapeError(`depthwiseConv2d: filter must be [kh, kw, channels, multiplier], got ${fmtShape(filter.shape)}`);
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, fc, m] = filter.shape;
+  if (fc !== c) throw new ShapeError(`depthwiseConv2d: input ${fmtShape(x.shape)} has ${c} channels but filter ${fmtShape(filter.shape)} expects ${fc}`);
+  if (m !== 1) {
+    // Channel c·m + j reads input channel c: repeat each channel m times, then multiplier 1.
+    const repeated = reshape(broadcastTo(reshape(x, [n, h, w, c, 1]), [n, h, w, c, m]), [n, h, w, c * m]);
+    return depthwiseConv2d(repeated, reshape(filter, [kh, kw, c * m, 1]), options);
+  }
+  const geo = geometry('depthwiseConv2d', h, w, kh, kw, pair('depthwiseConv2d', 'strides', options.strides, 1),
+    pair('depthwiseConv2d', 'dilations', options.dilations, 1), options.padding);
+  const { oh, ow } = geo;
+  const args = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw] as const;
+  const e = x.engine;
+  const out = empty([n, oh, ow, c]);
+  // Split by output rows of the whole batch, so one image splits too.
+  inParts(e, 'depthwiseForward', n * oh, ow * c * kh * kw, (first, count) => [x.ptr, filter.ptr, out.ptr, first, count, ...args]);
+  return record('depthwiseConv2d', out, [x, filter], (g) => {
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    if (x.requiresGrad) {
+      const grad = empty(x.shape);
+      inParts(e, 'depthwiseInputGrad', n * h, w * c * kh * kw, (first, count) => [g.ptr, filter.ptr, grad.ptr, first, count, ...args]);
+      dx = grad;
+    }
+    if (filter.requiresGrad) {
+      // Partial sums over fixed groups of output rows, added in order: the groups depend only
+      // on the shape, so the result does not depend on how many threads share them.
+      const rows = n * oh;
+      const group = Math.ceil(rows / Math.min(rows, FILTER_GROUPS));
+      const groups = Math.ceil(rows / group);
+      const partials = empty([groups, kh, kw, c, 1]);
+      inParts(e, 'depthwiseFilterGrad', groups, group * ow * c * kh * kw, (first, count) => [x.ptr, g.ptr, partials.ptr, first, count, group, rows, ...args]);
+      dw = groups === 1 ? partials.reshape(filter.shape) : sum(partials, 0);
     }
     return [dx, dw];
   });

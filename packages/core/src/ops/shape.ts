@@ -1,4 +1,4 @@
-// Movement ops: reshape (a view), broadcastTo, transpose, slice, concat, gather.
+// Movement ops: reshape (a view), broadcastTo, transpose, slice, pad, concat, gather.
 // Each keeps its backward next to its forward.
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor, empty, record, sameShape, sizeOf } from '../tensor.js';
@@ -82,6 +82,20 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
     stridedCopy(g, 0, contiguousStrides(shape), dx, offset, strides, shape, false);
     return [dx];
   });
+}
+
+/** x surrounded by zeros: `paddings[i]` = [before, after] along axis i (non-negative integers). */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[]): Tensor {
+  if (paddings.length !== x.rank || !paddings.every((p) => p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0))) {
+    throw new ArgumentError(`pad: needs ${x.rank} pairs [before, after] of non-negative integers for shape ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}`);
+  }
+  const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+  const strides = contiguousStrides(shape);
+  const offset = paddings.reduce((acc, [before], i) => acc + before * strides[i], 0);
+  const out = empty(shape);
+  out.engine.kernels.fill(out.ptr, out.size, 0);
+  stridedCopy(x, 0, contiguousStrides(x.shape), out, offset, strides, x.shape, false);
+  return record('pad', out, [x], (g) => [slice(g, paddings.map(([before]) => before), x.shape)]);
 }
 
 /** Joins tensors along `axis`; all other dimensions must match. */
