@@ -1,7 +1,7 @@
 // Activations as layers: each wraps the activation of the same registry name.
 import type { Tensor } from '@minibatch/core';
 import { z } from '@minibatch/registry';
-import { activations, eluSchema, leakyReluSchema, softmaxSchema, type Activation } from './activations.js';
+import { activations, clippedReluSchema, eluSchema, hardSigmoidSchema, leakyReluSchema, softmaxSchema, type Activation } from './activations.js';
 import { Module } from './module.js';
 import { parseConfig } from './util.js';
 
@@ -10,6 +10,8 @@ export const plainActivationSchema = z.strictObject(label);
 export const leakyReluLayerSchema = leakyReluSchema.extend(label);
 export const eluLayerSchema = eluSchema.extend(label);
 export const softmaxLayerSchema = softmaxSchema.extend(label);
+export const clippedReluLayerSchema = clippedReluSchema.extend(label);
+export const hardSigmoidLayerSchema = hardSigmoidSchema.extend(label);
 
 /** Base of the activation layers: shape-preserving, no parameters. */
 export abstract class ActivationLayer extends Module {
@@ -83,5 +85,39 @@ export class Softmax extends ActivationLayer {
   constructor(config: z.input<typeof softmaxLayerSchema> = {}) {
     const c = parseConfig('layer', 'softmax', softmaxLayerSchema, config);
     super(activations.softmax(c), c);
+  }
+}
+
+/** min(max(x, 0), 6) (MobileNetV2). */
+export class ReLU6 extends ActivationLayer {
+  readonly name = 'relu6';
+  constructor(config: { label?: string } = {}) {
+    super(activations.relu6(), parseConfig('layer', 'relu6', plainActivationSchema, config));
+  }
+}
+
+/** min(max(x, 0), maxValue). */
+export class ClippedReLU extends ActivationLayer {
+  readonly name = 'clippedRelu';
+  constructor(config: z.input<typeof clippedReluLayerSchema> = {}) {
+    const c = parseConfig('layer', 'clippedRelu', clippedReluLayerSchema, config);
+    super(activations.clippedRelu(c), c);
+  }
+}
+
+/** clip(alpha·x + beta, 0, 1). */
+export class HardSigmoid extends ActivationLayer {
+  readonly name = 'hardSigmoid';
+  constructor(config: z.input<typeof hardSigmoidLayerSchema> = {}) {
+    const c = parseConfig('layer', 'hardSigmoid', hardSigmoidLayerSchema, config);
+    super(activations.hardSigmoid(c), c);
+  }
+}
+
+/** x · clip(x/6 + 1/2, 0, 1) (MobileNetV3). */
+export class HardSwish extends ActivationLayer {
+  readonly name = 'hardSwish';
+  constructor(config: { label?: string } = {}) {
+    super(activations.hardSwish(), parseConfig('layer', 'hardSwish', plainActivationSchema, config));
   }
 }

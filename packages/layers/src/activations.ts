@@ -1,6 +1,6 @@
 // Activation functions (registry kind 'activation'), usable by name in a layer's
 // `activation:` field and, wrapped in modules (activation-layers.ts), as layers.
-import { type Tensor, ShapeError, elu, leakyRelu, maxPool2d, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
+import { type Tensor, ShapeError, add, elu, leakyRelu, maxPool2d, minimum, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
 import { define, z, type PluginEntry } from '@minibatch/registry';
 import type { InitializerName } from './initializers.js';
 import { fmtShape } from './util.js';
@@ -47,6 +47,14 @@ export const leakyReluSchema = z.strictObject({ alpha: z.number().min(0).default
 export const eluSchema = z.strictObject({ alpha: z.number().positive().default(1) });
 export const softmaxSchema = z.strictObject({ axis: z.number().int().default(-1) });
 export const maxoutSchema = z.strictObject({ pieces: z.number().int().min(1).default(2) });
+export const clippedReluSchema = z.strictObject({ maxValue: z.number().positive().default(6) });
+/** Keras' and ONNX's defaults: the linear piece 0.2·x + 0.5 (PyTorch's hardsigmoid uses 1/6). */
+export const hardSigmoidSchema = z.strictObject({ alpha: z.number().positive().default(0.2), beta: z.number().default(0.5) });
+
+/** min(max(x, 0), cap), composed: ReLU6 in MobileNets (cap 6). */
+const clipped = (x: Tensor, cap: number): Tensor => minimum(relu(x), cap);
+/** clip(alpha·x + beta, 0, 1): the piecewise-linear sigmoid of MobileNetV3 and Keras. */
+const hardSigmoidOf = (x: Tensor, alpha: number, beta: number): Tensor => clipped(add(mul(x, alpha), beta), 1);
 
 /** Factories of the built-in activations, by registry name. */
 export const activations = {
@@ -69,6 +77,20 @@ export const activations = {
     const { axis } = softmaxSchema.parse(c);
     return make('softmax', { axis }, (x) => softmax(x, axis));
   },
+  /** min(max(x, 0), 6), as MobileNetV2 (Sandler et al. 2018). */
+  relu6: (): Activation => make('relu6', {}, (x) => clipped(x, 6)),
+  /** min(max(x, 0), maxValue) (Keras' ReLU with max_value). */
+  clippedRelu: (c: { maxValue?: number } = {}): Activation => {
+    const { maxValue } = clippedReluSchema.parse(c);
+    return make('clippedRelu', { maxValue }, (x) => clipped(x, maxValue));
+  },
+  /** clip(alpha·x + beta, 0, 1) (default alpha 0.2, beta 0.5). */
+  hardSigmoid: (c: { alpha?: number; beta?: number } = {}): Activation => {
+    const { alpha, beta } = hardSigmoidSchema.parse(c);
+    return make('hardSigmoid', { alpha, beta }, (x) => hardSigmoidOf(x, alpha, beta));
+  },
+  /** x · clip(x/6 + 1/2, 0, 1), as MobileNetV3 (Howard et al. 2019) and ONNX HardSwish. */
+  hardSwish: (): Activation => make('hardSwish', {}, (x) => mul(x, hardSigmoidOf(x, 1 / 6, 0.5))),
   /** Max over k pieces; in a dense or conv layer the layer computes k·units pre-activations. */
   maxout: (c: { pieces?: number } = {}): Activation => {
     const { pieces } = maxoutSchema.parse(c);
@@ -80,7 +102,8 @@ export type ActivationName = keyof typeof activations;
 
 /**
  * The default kernel initializer of a layer followed by `activation` (undefined = linear):
- *   relu, leakyRelu, elu            → heNormal     (He et al. 2015: a ReLU zeroes half the
+ *   relu(6), leakyRelu, elu,        → heNormal     (He et al. 2015: a ReLU zeroes half the
+ *   clippedRelu, hardSwish
  *                                                    signal, so Var(w) = 2/fanIn keeps it)
  *   scaledTanh, maxout              → lecunNormal  (LeCun 1998: Var(w) = 1/fanIn gives unit
  *                                                    variance into 1.7159·tanh(2x/3); the max of
@@ -91,8 +114,11 @@ export type ActivationName = keyof typeof activations;
 export function defaultKernelInitializer(activation: string | undefined): InitializerName {
   switch (activation) {
     case 'relu':
+    case 'relu6':
+    case 'clippedRelu':
     case 'leakyRelu':
     case 'elu':
+    case 'hardSwish':
       return 'heNormal';
     case 'scaledTanh':
     case 'maxout':
@@ -112,4 +138,8 @@ export const activationEntries: PluginEntry[] = [
   define('activation', 'elu', eluSchema, (c) => activations.elu(c), 'x > 0 ? x : alpha·(eˣ − 1)'),
   define('activation', 'softmax', softmaxSchema, (c) => activations.softmax(c), 'exp(x) / Σ exp(x) along an axis'),
   define('activation', 'maxout', maxoutSchema, (c) => activations.maxout(c), 'max over k pieces'),
+  define('activation', 'relu6', z.strictObject({}), () => activations.relu6(), 'min(max(x, 0), 6)'),
+  define('activation', 'clippedRelu', clippedReluSchema, (c) => activations.clippedRelu(c), 'min(max(x, 0), maxValue)'),
+  define('activation', 'hardSigmoid', hardSigmoidSchema, (c) => activations.hardSigmoid(c), 'clip(alpha·x + beta, 0, 1)'),
+  define('activation', 'hardSwish', z.strictObject({}), () => activations.hardSwish(), 'x · clip(x/6 + 1/2, 0, 1)'),
 ];

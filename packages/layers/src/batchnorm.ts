@@ -22,7 +22,7 @@ export type BatchNormConfig = z.input<typeof batchNormSchema>;
  *   runningMean ← momentum·runningMean + (1 − momentum)·μ
  *   runningVar  ← momentum·runningVar  + (1 − momentum)·σ²·m/(m − 1)
  * with m the values per feature in the batch (the unbiased estimate, Ioffe & Szegedy alg. 2).
- * Evaluation mode (model.eval()): the running statistics are used and nothing changes.
+ * Evaluation mode (model.eval()), or a frozen layer: the running statistics are used and nothing changes.
  * Momentum 0.9 matches PyTorch's default (its momentum 0.1 weighs the new value).
  *
  * @example
@@ -73,7 +73,9 @@ export class BatchNorm extends Module {
     this.outputShape(x.shape.slice(1));
     let mu: Tensor;
     let variance: Tensor;
-    if (this.training) {
+    // A frozen layer (trainable false) normalizes with its running statistics even while the
+    // model trains, and leaves them unchanged (Keras's rule for fine-tuning).
+    if (this.training && this.trainable) {
       ({ mean: mu, variance } = moments(x));
       this.updateRunning(mu, variance, x.size / x.shape[x.rank - 1]);
     } else {

@@ -15,6 +15,8 @@ export const layerSpecSchema = z.union([
     kind: z.literal('layer').optional(),
     name: z.string().min(1),
     config: z.record(z.string(), z.unknown()).optional(),
+    /** false: the layer is frozen (Module.setTrainable). */
+    trainable: z.boolean().optional(),
   }),
 ], { error: 'a layer name, or { "name": "dense", "config": { "units": 10 } } (kind, if given, must be "layer")' });
 export type LayerSpec = z.input<typeof layerSpecSchema>;
@@ -27,7 +29,7 @@ export function layerFromSpec(registry: Registry, spec: LayerSpec, path: JsonPat
   const parsed = layerSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const extra = spec !== null && typeof spec === 'object' && !Array.isArray(spec) && typeof (spec as { name?: unknown }).name === 'string'
-      ? Object.keys(spec).filter((k) => !['kind', 'name', 'config'].includes(k)) : [];
+      ? Object.keys(spec).filter((k) => !['kind', 'name', 'config', 'trainable'].includes(k)) : [];
     if (extra.length > 0) {
       // The common slip: a layer option put beside "config" instead of inside it.
       throw new RegistryError('invalid-spec', `unknown key '${extra[0]}' beside "name" and "config" — a layer's options go inside "config"`, { path: [...path, extra[0]] });
@@ -38,6 +40,7 @@ export function layerFromSpec(registry: Registry, spec: LayerSpec, path: JsonPat
   const [name, config] = typeof s === 'string' ? [s, {}] : [s.name, s.config ?? {}];
   const layer = createAt(registry, 'layer', name, config, path);
   if (!(layer instanceof Module)) throw new TypeError(`layer '${name}' from the registry is not a Module (got ${typeof layer})`);
+  if (typeof s !== 'string' && s.trainable === false) layer.setTrainable(false);
   return layer;
 }
 

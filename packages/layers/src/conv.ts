@@ -1,5 +1,5 @@
 // Convolution and pooling layers on NHWC images (filters HWIO), and Flatten.
-import { ShapeError, type Tensor, add, avgPool2d, conv2d, maxPool2d, mean, reshape, windowOutputSize } from '@minibatch/core';
+import { ShapeError, type Tensor, add, avgPool2d, concat, conv2d, depthwiseConv2d, maxPool2d, mean, reshape, slice, windowOutputSize } from '@minibatch/core';
 import { z, type Registry } from '@minibatch/registry';
 import { defaultKernelInitializer, type Activation } from './activations.js';
 import { Module, type ParamSpec } from './module.js';
@@ -9,7 +9,7 @@ import {
   type NamedSpec, type PaddingConfig, type Pair,
 } from './util.js';
 
-function imageShape(layer: string, inputShape: readonly number[]): [number, number, number] {
+export function imageShape(layer: string, inputShape: readonly number[]): [number, number, number] {
   if (inputShape.length !== 3) {
     throw new ShapeError(`${layer}: expects NHWC images [batch, height, width, channels], got per-sample shape ${fmtShape(inputShape)}` +
       (inputShape.length === 1 ? ` — reshape flat inputs to [height, width, channels] first` : ''));
@@ -17,7 +17,7 @@ function imageShape(layer: string, inputShape: readonly number[]): [number, numb
   return [inputShape[0], inputShape[1], inputShape[2]];
 }
 
-function windowed(layer: string, h: number, w: number, k: Pair, s: Pair, d: Pair, padding: PaddingConfig): [number, number] {
+export function windowed(layer: string, h: number, w: number, k: Pair, s: Pair, d: Pair, padding: PaddingConfig): [number, number] {
   return windowOutputSize(layer, h, w, k, { strides: s, dilations: d, padding });
 }
 
@@ -27,12 +27,16 @@ export const conv2dSchema = z.strictObject({
   strides: intPair.default(1),
   padding: paddingSchema.default('valid'),
   dilation: intPair.default(1),
+  /** Channel groups: input and output channels split into this many independent convolutions (ResNeXt, ShuffleNet). */
+  groups: positiveInt.default(1),
   ...weightedLayerFields,
 });
 export type Conv2dConfig = z.input<typeof conv2dSchema>;
 
 /**
- * 2-D convolution: NHWC input, HWIO kernel [kh, kw, in, filters], bias per filter.
+ * 2-D convolution: NHWC input, HWIO kernel [kh, kw, in / groups, filters], bias per filter.
+ * With groups g, input and output channels split into g blocks, block i of the output seeing
+ * only block i of the input (g = input channels is a depthwise convolution).
  * Padding 'valid' (default), 'same' (TF rules: output = ceil(input / stride)), a number, or
  * [[top, bottom], [left, right]].
  *
@@ -47,6 +51,7 @@ export class Conv2d extends Module {
   readonly dilation: Pair;
   readonly padding: PaddingConfig;
   readonly useBias: boolean;
+  readonly groups: number;
   readonly activation: Activation | null;
   private readonly config: z.output<typeof conv2dSchema>;
   private readonly kernelInitializer: NamedSpec;
@@ -54,6 +59,8 @@ export class Conv2d extends Module {
   constructor(config: Conv2dConfig, registry?: Registry) {
     const c = parseConfig('layer', 'conv2d', conv2dSchema, config);
     super(c, registry);
+    if (c.filters % c.groups !== 0) throw new ShapeError(`conv2d: filters (${c.filters}) must be a multiple of groups (${c.groups})`);
+    this.groups = c.groups;
     this.config = c;
     this.filters = c.filters;
     this.kernelSize = pair(c.kernelSize);
@@ -75,6 +82,7 @@ export class Conv2d extends Module {
     const [h, w, c] = imageShape(this.name, inputShape);
     const built = this.builtInputShape;
     if (built !== null && built[2] !== c) throw new ShapeError(`${this.name}: built for ${built[2]} input channels, got ${c} (input ${fmtShape(inputShape)})`);
+    if (c % this.groups !== 0) throw new ShapeError(`${this.name}: ${c} input channels do not split into ${this.groups} groups`);
     const [oh, ow] = windowed(this.name, h, w, this.kernelSize, this.strides, this.dilation, this.padding);
     return [oh, ow, this.filters];
   }
@@ -82,7 +90,7 @@ export class Conv2d extends Module {
   protected override parameterSpecs(inputShape: readonly number[]): ParamSpec[] {
     const [kh, kw] = this.kernelSize;
     const specs: ParamSpec[] = [
-      { name: 'weight', shape: [kh, kw, inputShape[2], this.width], kind: 'weight', init: resolveInitializer(this.kernelInitializer, this.registry) },
+      { name: 'weight', shape: [kh, kw, inputShape[2] / this.groups, this.width], kind: 'weight', init: resolveInitializer(this.kernelInitializer, this.registry) },
     ];
     if (this.useBias) specs.push({ name: 'bias', shape: [this.width], kind: 'bias', init: resolveInitializer(this.config.biasInitializer, this.registry) });
     return specs;
@@ -91,7 +99,8 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     this.ensureBuilt(x);
     this.outputShape(x.shape.slice(1));
-    let y = conv2d(x, this.param('weight'), { strides: this.strides, padding: this.padding, dilations: this.dilation });
+    const options = { strides: this.strides, padding: this.padding, dilations: this.dilation };
+    let y = groupedConv2d(x, this.param('weight'), this.groups, options);
     if (this.useBias) y = add(y, this.param('bias'));
     return this.activation === null ? y : this.activation.apply(y);
   }
@@ -104,6 +113,7 @@ export class Conv2d extends Module {
       strides: c.strides,
       padding: c.padding,
       dilation: c.dilation,
+      ...(c.groups !== 1 ? { groups: c.groups } : {}),
       ...(c.activation != null ? { activation: c.activation } : {}),
       useBias: c.useBias,
       kernelInitializer: this.kernelInitializer,
@@ -111,6 +121,22 @@ export class Conv2d extends Module {
       ...(c.seed !== undefined ? { seed: c.seed } : {}),
     };
   }
+}
+
+/**
+ * A grouped convolution of x with filter [kh, kw, c / g, f]: one group is conv2d; g = c is a
+ * depthwise convolution (the filter's memory order is already [kh, kw, c, f / c]); other g are
+ * composed of g convolutions on channel slices, concatenated.
+ */
+export function groupedConv2d(x: Tensor, filter: Tensor, groups: number, options: Parameters<typeof conv2d>[2]): Tensor {
+  if (groups === 1) return conv2d(x, filter, options);
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, , f] = filter.shape;
+  if (groups === c) return depthwiseConv2d(x, reshape(filter, [kh, kw, c, f / c]), options);
+  const cg = c / groups;
+  const fg = f / groups;
+  return concat(Array.from({ length: groups }, (_, i) =>
+    conv2d(slice(x, [0, 0, 0, i * cg], [n, h, w, cg]), slice(filter, [0, 0, 0, i * fg], [kh, kw, cg, fg]), options)), -1);
 }
 
 export const poolSchema = z.strictObject({

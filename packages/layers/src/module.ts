@@ -2,6 +2,9 @@
 // shape, state dicts, configs and a printable summary. Layers are written from core ops.
 import { Rng, ShapeError, type Tensor, full, keep } from '@minibatch/core';
 import type { Registry, Spec } from '@minibatch/registry';
+
+/** A layer's spec as JSON: its registry spec, plus `trainable: false` when the layer is frozen. */
+export type LayerSpecJSON = Spec & { trainable?: false };
 import type { Initializer } from './initializers.js';
 import { checkShape, fmtShape, jsonClone, sameShape, sizeOf } from './util.js';
 
@@ -37,6 +40,8 @@ export interface ParameterInfo {
   kind: ParamKind;
   /** The module that owns the parameter. */
   module: Module;
+  /** False for a frozen parameter: it gets no gradient and optimizers leave it alone. */
+  trainable: boolean;
 }
 
 /** Values by dotted path: parameters and buffers, as copies. */
@@ -52,6 +57,9 @@ export class StateDictError extends Error {
     super(message);
   }
 }
+
+/** A child module, the (first) input shape it sees, and every input's shape when it has several. */
+export type ChildShape = [name: string, module: Module, inputShape: number[], inputShapes?: number[][]];
 
 /** One layer of a model for a given input shape: what summary() prints and size checks read. */
 export interface LayerRow {
@@ -98,6 +106,12 @@ export abstract class Module {
   label: string | undefined;
   /** Training mode (batch statistics in BatchNorm); set with train() / eval(). */
   training = true;
+  /**
+   * False when the layer is frozen (setTrainable(false)): its parameters get no gradients (no
+   * work is spent on them in backward), optimizers leave them alone, and BatchNorm uses its
+   * running statistics even in training mode — the transfer-learning setup.
+   */
+  trainable = true;
   /** The registry that created this layer, used to resolve nested names. */
   protected readonly registry: Registry | undefined;
   /** A fixed seed for this layer's parameters (config `seed`), overriding the build rng. */
@@ -138,10 +152,11 @@ export abstract class Module {
   }
 
   /**
-   * Child modules with the input shape each would see for `inputShape`: what containers
-   * override so summary() can walk them without building.
+   * Child modules with the input shape each would see for `inputShape` (and, for a child with
+   * several inputs, all of them): what containers override so summary() can walk them without
+   * building.
    */
-  protected childShapes(_inputShape: readonly number[]): [string, Module, number[]][] {
+  protected childShapes(_inputShape: readonly number[]): ChildShape[] {
     return [];
   }
 
@@ -190,11 +205,11 @@ export abstract class Module {
     }
   }
 
-  /** Registers a parameter: kept alive (not freed by scopes) and requiring gradients. */
+  /** Registers a parameter: kept alive (not freed by scopes) and requiring gradients unless the layer is frozen. */
   protected addParameter(name: string, tensor: Tensor, kind: ParamKind): Tensor {
     this.checkName(name);
     keep(tensor);
-    tensor.setRequiresGrad(true);
+    tensor.setRequiresGrad(this.trainable);
     this.params.set(name, { tensor, kind });
     return tensor;
   }
@@ -241,7 +256,7 @@ export abstract class Module {
 
   /** Every parameter with its dotted path, kind and owner: own parameters first, then children's. */
   parameterInfo(prefix = ''): ParameterInfo[] {
-    const own: ParameterInfo[] = [...this.params].map(([name, p]) => ({ name: prefix + name, tensor: p.tensor, kind: p.kind, module: this }));
+    const own: ParameterInfo[] = [...this.params].map(([name, p]) => ({ name: prefix + name, tensor: p.tensor, kind: p.kind, module: this, trainable: this.trainable }));
     return own.concat(...[...this.modules].map(([name, m]) => m.parameterInfo(`${prefix}${name}.`)));
   }
 
@@ -252,6 +267,22 @@ export abstract class Module {
 
   parameters(): Tensor[] {
     return this.parameterInfo().map((p) => p.tensor);
+  }
+
+  /** The parameters that are not frozen: what an optimizer should update. */
+  trainableParameters(): Tensor[] {
+    return this.parameterInfo().filter((p) => p.trainable).map((p) => p.tensor);
+  }
+
+  /**
+   * Freezes (false) or unfreezes (true) this module and everything inside it; see `trainable`.
+   * An optimizer built before the change keeps its parameter groups: build it after freezing.
+   */
+  setTrainable(flag: boolean): this {
+    this.trainable = flag;
+    for (const p of this.params.values()) p.tensor.setRequiresGrad(flag);
+    for (const m of this.modules.values()) m.setTrainable(flag);
+    return this;
   }
 
   /** The kind of the parameter at a dotted path: 'weight', 'bias' or 'norm'. */
@@ -348,9 +379,24 @@ export abstract class Module {
     return jsonClone({ ...this.layerConfig(), ...(this.label !== undefined ? { label: this.label } : {}) });
   }
 
-  /** { kind: 'layer', name, config }: the registry spec of this layer. */
-  toSpec(): Spec {
-    return { kind: 'layer', name: this.name, config: this.getConfig() };
+  /** { kind: 'layer', name, config }: the registry spec of this layer, with `trainable: false` when frozen. */
+  toSpec(): LayerSpecJSON {
+    return { kind: 'layer', name: this.name, config: this.getConfig(), ...(this.trainable ? {} : { trainable: false as const }) };
+  }
+
+  /**
+   * The output shape for the shapes of every input. One input for ordinary layers (this is
+   * outputShape); merge layers (add, concatenate) take several, inside a Graph.
+   */
+  outputShapeOf(inputShapes: readonly (readonly number[])[]): number[] {
+    if (inputShapes.length !== 1) throw new ShapeError(`${this.name}: takes one input, got ${inputShapes.length}`);
+    return this.outputShape(inputShapes[0]);
+  }
+
+  /** Runs the layer on its inputs (one for ordinary layers; see outputShapeOf). */
+  forwardMany(inputs: readonly Tensor[]): Tensor {
+    if (inputs.length !== 1) throw new ShapeError(`${this.name}: takes one input, got ${inputs.length}`);
+    return this.forward(inputs[0]);
   }
 
   /**
@@ -415,16 +461,16 @@ export abstract class Module {
   }
 
   /** Adds rows for this module (containers: for their children) and returns its parameter count. */
-  private collectRows(inputShape: number[], path: string, depth: number, rows: LayerRow[], root: boolean): number {
-    const out = this.outputShape(inputShape);
+  private collectRows(inputShape: number[], path: string, depth: number, rows: LayerRow[], root: boolean, inputShapes?: number[][]): number {
+    const out = inputShapes === undefined ? this.outputShape(inputShape) : this.outputShapeOf(inputShapes);
     const children = this.childShapes(inputShape);
     const type = `(${this.name})`;
     const label = `${this.label ?? (path === '' ? this.name : path)}${this.label === undefined && path === '' ? '' : ` ${type}`}`;
     const row: LayerRow = { path, label, module: this, depth, inputShape: [...inputShape], outputShape: out, params: this.ownParamCount(inputShape), leaf: children.length === 0 };
     // The root container lists its children at depth 0 without a row of its own.
     if (!root || row.leaf) rows.push(row);
-    for (const [name, child, shape] of children) {
-      row.params += child.collectRows(shape, path === '' ? name : `${path}.${name}`, root ? depth : depth + 1, rows, false);
+    for (const [name, child, shape, shapes] of children) {
+      row.params += child.collectRows(shape, path === '' ? name : `${path}.${name}`, root ? depth : depth + 1, rows, false, shapes);
     }
     return row.params;
   }

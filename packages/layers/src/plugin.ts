@@ -1,14 +1,21 @@
 // The plugin object, and whole-model configs.
 import { define, definePlugin, parseJson, type JsonPath, type Plugin, type PluginEntry, type Registry, type Spec } from '@minibatch/registry';
 import {
-  ELU, LeakyReLU, ReLU, ScaledTanh, Sigmoid, Softmax, Tanh, eluLayerSchema, leakyReluLayerSchema, plainActivationSchema,
-  softmaxLayerSchema,
+  ClippedReLU, ELU, HardSigmoid, HardSwish, LeakyReLU, ReLU, ReLU6, ScaledTanh, Sigmoid, Softmax, Tanh, clippedReluLayerSchema, eluLayerSchema,
+  hardSigmoidLayerSchema, leakyReluLayerSchema, plainActivationSchema, softmaxLayerSchema,
 } from './activation-layers.js';
 import { activationEntries } from './activations.js';
 import { BatchNorm, batchNormSchema } from './batchnorm.js';
 import { Residual, Sequential, layerFromSpec, residualSchema, sequentialSchema, type LayerSpec } from './containers.js';
 import { AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d, conv2dSchema, labelOnlySchema, poolSchema } from './conv.js';
 import { Dense, Maxout, denseSchema, maxoutSchema } from './dense.js';
+import { Graph, graphSchema } from './graph.js';
+import { Add, Concatenate, Multiply, Subtract, concatenateSchema, mergeSchema } from './merge.js';
+import {
+  Permute, Reshape, Rescaling, Resizing, UpSampling2d, ZeroPadding2d, permuteSchema, reshapeSchema, rescalingSchema, resizingSchema,
+  upSampling2dSchema, zeroPadding2dSchema,
+} from './reshaping.js';
+import { DepthwiseConv2d, SeparableConv2d, depthwiseConv2dSchema, separableConv2dSchema } from './separable.js';
 import { initializerEntries } from './initializers.js';
 import { lossEntries } from './losses.js';
 import { Module } from './module.js';
@@ -17,7 +24,9 @@ import { Module } from './module.js';
 export const layerEntries: PluginEntry[] = [
   define('layer', 'dense', denseSchema, (c, r) => new Dense(c, r), 'fully connected: activation(x·W + b)'),
   define('layer', 'maxout', maxoutSchema, (c, r) => new Maxout(c, r), 'maxout units: max over k linear pieces'),
-  define('layer', 'conv2d', conv2dSchema, (c, r) => new Conv2d(c, r), '2-D convolution, NHWC, HWIO kernel'),
+  define('layer', 'conv2d', conv2dSchema, (c, r) => new Conv2d(c, r), '2-D convolution, NHWC, HWIO kernel, optionally grouped'),
+  define('layer', 'depthwiseConv2d', depthwiseConv2dSchema, (c, r) => new DepthwiseConv2d(c, r), 'depthwise convolution: a filter per channel'),
+  define('layer', 'separableConv2d', separableConv2dSchema, (c, r) => new SeparableConv2d(c, r), 'depthwise then 1×1 convolution'),
   define('layer', 'maxPool2d', poolSchema, (c) => new MaxPool2d(c), 'max pooling'),
   define('layer', 'avgPool2d', poolSchema, (c) => new AvgPool2d(c), 'average pooling'),
   define('layer', 'globalAvgPool2d', labelOnlySchema, (c) => new GlobalAvgPool2d(c), 'mean over height and width'),
@@ -30,6 +39,21 @@ export const layerEntries: PluginEntry[] = [
   define('layer', 'leakyRelu', leakyReluLayerSchema, (c) => new LeakyReLU(c), 'leaky ReLU activation'),
   define('layer', 'elu', eluLayerSchema, (c) => new ELU(c), 'ELU activation'),
   define('layer', 'softmax', softmaxLayerSchema, (c) => new Softmax(c), 'softmax along an axis'),
+  define('layer', 'relu6', plainActivationSchema, (c) => new ReLU6(c), 'min(max(x, 0), 6)'),
+  define('layer', 'clippedRelu', clippedReluLayerSchema, (c) => new ClippedReLU(c), 'min(max(x, 0), maxValue)'),
+  define('layer', 'hardSigmoid', hardSigmoidLayerSchema, (c) => new HardSigmoid(c), 'clip(alpha·x + beta, 0, 1)'),
+  define('layer', 'hardSwish', plainActivationSchema, (c) => new HardSwish(c), 'x · clip(x/6 + 1/2, 0, 1)'),
+  define('layer', 'zeroPadding2d', zeroPadding2dSchema, (c) => new ZeroPadding2d(c), 'zeros around images'),
+  define('layer', 'upSampling2d', upSampling2dSchema, (c) => new UpSampling2d(c), 'nearest-neighbour upsampling by an integer factor'),
+  define('layer', 'resizing', resizingSchema, (c) => new Resizing(c), 'images resized (bilinear or nearest)'),
+  define('layer', 'rescaling', rescalingSchema, (c) => new Rescaling(c), 'x · scale + offset'),
+  define('layer', 'reshape', reshapeSchema, (c) => new Reshape(c), 'a new per-sample shape'),
+  define('layer', 'permute', permuteSchema, (c) => new Permute(c), 'permuted per-sample axes'),
+  define('layer', 'add', mergeSchema, (c) => new Add(c), 'sum of the inputs (in a graph)'),
+  define('layer', 'subtract', mergeSchema, (c) => new Subtract(c), 'first input minus the others (in a graph)'),
+  define('layer', 'multiply', mergeSchema, (c) => new Multiply(c), 'product of the inputs (in a graph)'),
+  define('layer', 'concatenate', concatenateSchema, (c) => new Concatenate(c), 'inputs joined along an axis (in a graph)'),
+  define('layer', 'graph', graphSchema, (c, r) => Graph.fromConfig(r, c), 'a DAG of named layers'),
   define('layer', 'sequential', sequentialSchema, (c, r) => Sequential.fromConfig(r, c), 'layers in order'),
   define('layer', 'residual', residualSchema, (c, r) => Residual.fromConfig(r, c), 'x + block(x), projected when shapes differ'),
 ];

@@ -34,10 +34,13 @@ const cnnConfig = [
 describe('the layers plugin', () => {
   it('registers every layer, initializer, activation and loss by name', () => {
     expect(registry.list('layer')).toEqual([
-      'avgPool2d', 'batchNorm', 'conv2d', 'dense', 'elu', 'flatten', 'globalAvgPool2d', 'leakyRelu', 'maxPool2d', 'maxout',
-      'relu', 'residual', 'scaledTanh', 'sequential', 'sigmoid', 'softmax', 'tanh',
+      'add', 'avgPool2d', 'batchNorm', 'clippedRelu', 'concatenate', 'conv2d', 'dense', 'depthwiseConv2d', 'elu', 'flatten', 'globalAvgPool2d',
+      'graph', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxPool2d', 'maxout', 'multiply', 'permute', 'relu', 'relu6', 'rescaling', 'reshape',
+      'residual', 'resizing', 'scaledTanh', 'separableConv2d', 'sequential', 'sigmoid', 'softmax', 'subtract', 'tanh', 'upSampling2d', 'zeroPadding2d',
     ]);
-    expect(registry.list('activation')).toEqual(['elu', 'leakyRelu', 'maxout', 'relu', 'scaledTanh', 'sigmoid', 'softmax', 'tanh']);
+    expect(registry.list('activation')).toEqual([
+      'clippedRelu', 'elu', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxout', 'relu', 'relu6', 'scaledTanh', 'sigmoid', 'softmax', 'tanh',
+    ]);
     expect(registry.list('loss')).toEqual(['binaryCrossEntropyWithLogits', 'meanSquaredError', 'multiclassHinge', 'softmaxCrossEntropy']);
     expect(registry.list('initializer')).toHaveLength(9);
   });
@@ -45,7 +48,9 @@ describe('the layers plugin', () => {
   it('every layer has a static name equal to its registry name, and kind layer', () => {
     const configs: Record<string, unknown> = {
       dense: { units: 2 }, maxout: { units: 2 }, conv2d: { filters: 2, kernelSize: 1 }, sequential: { layers: ['relu'] },
-      residual: { block: ['relu'] },
+      residual: { block: ['relu'] }, depthwiseConv2d: { kernelSize: 3 }, separableConv2d: { filters: 2, kernelSize: 3 },
+      resizing: { height: 2, width: 2 }, rescaling: { scale: 2 }, reshape: { targetShape: [-1] }, permute: { axes: [0] },
+      graph: { nodes: [{ name: 'a', layer: 'relu', inputs: ['input'] }] },
     };
     for (const name of registry.list('layer')) {
       const layer = registry.create<Module>('layer', name, configs[name] ?? {});

@@ -4,7 +4,7 @@
  */
 // Re-exported so every plugin package validates with the very same zod instance as the registry.
 export { z } from 'zod';
-export { RegistryError, locate, formatPath, describeIssues, type RegistryErrorCode, type ConfigIssue, type JsonPath } from './errors.js';
+export { RegistryError, locate, formatPath, describeIssues, suggest, type RegistryErrorCode, type ConfigIssue, type JsonPath } from './errors.js';
 export { parseJson, checkNesting, JSON_LIMITS, type JsonLimits } from './json.js';
 export {
   createRegistry,

@@ -71,7 +71,7 @@ describe('registration and lookup', () => {
 describe('nothing registers on import', () => {
   it('the module exports no registry instance and a fresh registry is empty', () => {
     expect(Object.keys(registryModule).sort()).toEqual(
-      ['JSON_LIMITS', 'RegistryError', 'checkNesting', 'createAt', 'describeIssues', 'createRegistry', 'define', 'definePlugin', 'formatPath', 'locate', 'parseConfig', 'parseJson', 'specSchema', 'z'].sort(),
+      ['JSON_LIMITS', 'RegistryError', 'checkNesting', 'createAt', 'describeIssues', 'createRegistry', 'define', 'definePlugin', 'formatPath', 'locate', 'parseConfig', 'parseJson', 'specSchema', 'suggest', 'z'].sort(),
     );
     const registry = createRegistry();
     expect(registry.kinds()).toEqual([]);

@@ -105,14 +105,15 @@ function resolveLoss(loss: FitOptions['loss'], registry: Registry | undefined): 
   return typeof loss === 'string' ? registry.create<Loss>('loss', loss) : registry.fromJSON<Loss>(loss);
 }
 
+/** The optimizer over the model's trainable parameters (frozen ones are never updated, not even by weight decay). */
 function resolveOptimizer(model: Module, optimizer: FitOptions['optimizer'], registry: Registry | undefined): Optimizer<object> {
   if (optimizer instanceof Optimizer) {
-    if (optimizer.groups.length === 0) optimizer.addParamGroup(model.parameters());
+    if (optimizer.groups.length === 0) optimizer.addParamGroup(model.trainableParameters());
     return optimizer;
   }
   if (registry === undefined) throw new ArgumentError('fit: an optimizer given as a spec needs options.registry to resolve it');
   const made = registry.fromJSON<Optimizer<object>>(optimizer);
-  made.addParamGroup(model.parameters());
+  made.addParamGroup(model.trainableParameters());
   return made;
 }
 
