@@ -10,7 +10,7 @@ export type { DenseConfig, MaxoutConfig } from './dense.js';
 export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, conv2dSchema, poolSchema, groupedConv2d } from './conv.js';
 export { DepthwiseConv2d, SeparableConv2d, depthwiseConv2dSchema, separableConv2dSchema } from './separable.js';
 export type { DepthwiseConv2dConfig, SeparableConv2dConfig } from './separable.js';
-export { ZeroPadding2d, UpSampling2d, Resizing, Rescaling, Reshape, Permute } from './reshaping.js';
+export { ZeroPadding2d, UpSampling2d, Resizing, Rescaling, Normalization, Reshape, Permute } from './reshaping.js';
 export { Merge, Add, Subtract, Multiply, Concatenate } from './merge.js';
 export { Graph, graphSchema } from './graph.js';
 export type { GraphNode, GraphOptions } from './graph.js';

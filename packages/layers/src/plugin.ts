@@ -12,8 +12,8 @@ import { Dense, Maxout, denseSchema, maxoutSchema } from './dense.js';
 import { Graph, graphSchema } from './graph.js';
 import { Add, Concatenate, Multiply, Subtract, concatenateSchema, mergeSchema } from './merge.js';
 import {
-  Permute, Reshape, Rescaling, Resizing, UpSampling2d, ZeroPadding2d, permuteSchema, reshapeSchema, rescalingSchema, resizingSchema,
-  upSampling2dSchema, zeroPadding2dSchema,
+  Normalization, Permute, Reshape, Rescaling, Resizing, UpSampling2d, ZeroPadding2d, normalizationSchema, permuteSchema, reshapeSchema,
+  rescalingSchema, resizingSchema, upSampling2dSchema, zeroPadding2dSchema,
 } from './reshaping.js';
 import { DepthwiseConv2d, SeparableConv2d, depthwiseConv2dSchema, separableConv2dSchema } from './separable.js';
 import { initializerEntries } from './initializers.js';
@@ -47,6 +47,7 @@ export const layerEntries: PluginEntry[] = [
   define('layer', 'upSampling2d', upSampling2dSchema, (c) => new UpSampling2d(c), 'nearest-neighbour upsampling by an integer factor'),
   define('layer', 'resizing', resizingSchema, (c) => new Resizing(c), 'images resized (bilinear or nearest)'),
   define('layer', 'rescaling', rescalingSchema, (c) => new Rescaling(c), 'x · scale + offset'),
+  define('layer', 'normalization', normalizationSchema, (c) => new Normalization(c), '(x − mean) / √variance per channel, fixed statistics'),
   define('layer', 'reshape', reshapeSchema, (c) => new Reshape(c), 'a new per-sample shape'),
   define('layer', 'permute', permuteSchema, (c) => new Permute(c), 'permuted per-sample axes'),
   define('layer', 'add', mergeSchema, (c) => new Add(c), 'sum of the inputs (in a graph)'),

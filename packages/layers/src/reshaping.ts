@@ -181,6 +181,56 @@ export class Rescaling extends Module {
   }
 }
 
+const perChannel = z.union([z.number(), z.array(z.number()).min(1)]);
+export const normalizationSchema = z.strictObject({
+  /** One number, or one per channel (the last axis). */
+  mean: perChannel,
+  /** One number > 0, or one per channel. */
+  variance: perChannel.refine((v) => (Array.isArray(v) ? v : [v]).every((x) => x > 0), 'variances must be > 0'),
+  ...label,
+});
+
+/**
+ * (x − mean) / √variance per channel, with fixed statistics (Keras Normalization, adapted
+ * beforehand): the input normalization a pretrained network expects, kept inside the model.
+ *
+ * @example
+ * new Normalization({ mean: [122.78, 117.0, 104.3], variance: 255 ** 2 });  // face-api's input scaling
+ */
+export class Normalization extends Module {
+  readonly name = 'normalization';
+  readonly mean: number | number[];
+  readonly variance: number | number[];
+
+  constructor(config: z.input<typeof normalizationSchema>) {
+    const c = parseConfig('layer', 'normalization', normalizationSchema, config);
+    super(c);
+    const counts = [c.mean, c.variance].filter(Array.isArray).map((v) => (v as number[]).length);
+    if (counts.length === 2 && counts[0] !== counts[1]) throw new ShapeError(`normalization: ${counts[0]} means but ${counts[1]} variances`);
+    this.mean = c.mean;
+    this.variance = c.variance;
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    const channels = inputShape[inputShape.length - 1];
+    for (const v of [this.mean, this.variance]) {
+      if (Array.isArray(v) && v.length !== channels) throw new ShapeError(`normalization: ${v.length} statistics for ${channels} channels (input ${fmtShape(inputShape)})`);
+    }
+    return [...inputShape];
+  }
+
+  forward(x: Tensor): Tensor {
+    this.outputShape(x.shape.slice(1));
+    const stat = (v: number | number[]): number | Tensor => (Array.isArray(v) ? tensor(v, [v.length]) : v);
+    const inv = Array.isArray(this.variance) ? this.variance.map((v) => 1 / Math.sqrt(v)) : 1 / Math.sqrt(this.variance);
+    return mul(add(x, mul(stat(this.mean), -1)), stat(inv));
+  }
+
+  protected override layerConfig(): Record<string, unknown> {
+    return { mean: this.mean, variance: this.variance };
+  }
+}
+
 export const reshapeSchema = z.strictObject({
   /** The per-sample shape; one entry may be -1 (inferred). */
   targetShape: z.array(z.number().int().min(-1).refine((d) => d !== 0, 'dimensions are positive, or -1 for one inferred')).min(1),

@@ -35,7 +35,7 @@ describe('the layers plugin', () => {
   it('registers every layer, initializer, activation and loss by name', () => {
     expect(registry.list('layer')).toEqual([
       'add', 'avgPool2d', 'batchNorm', 'clippedRelu', 'concatenate', 'conv2d', 'dense', 'depthwiseConv2d', 'elu', 'flatten', 'globalAvgPool2d',
-      'graph', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxPool2d', 'maxout', 'multiply', 'permute', 'relu', 'relu6', 'rescaling', 'reshape',
+      'graph', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxPool2d', 'maxout', 'multiply', 'normalization', 'permute', 'relu', 'relu6', 'rescaling', 'reshape',
       'residual', 'resizing', 'scaledTanh', 'separableConv2d', 'sequential', 'sigmoid', 'softmax', 'subtract', 'tanh', 'upSampling2d', 'zeroPadding2d',
     ]);
     expect(registry.list('activation')).toEqual([
@@ -49,7 +49,7 @@ describe('the layers plugin', () => {
     const configs: Record<string, unknown> = {
       dense: { units: 2 }, maxout: { units: 2 }, conv2d: { filters: 2, kernelSize: 1 }, sequential: { layers: ['relu'] },
       residual: { block: ['relu'] }, depthwiseConv2d: { kernelSize: 3 }, separableConv2d: { filters: 2, kernelSize: 3 },
-      resizing: { height: 2, width: 2 }, rescaling: { scale: 2 }, reshape: { targetShape: [-1] }, permute: { axes: [0] },
+      resizing: { height: 2, width: 2 }, rescaling: { scale: 2 }, normalization: { mean: 0, variance: 1 }, reshape: { targetShape: [-1] }, permute: { axes: [0] },
       graph: { nodes: [{ name: 'a', layer: 'relu', inputs: ['input'] }] },
     };
     for (const name of registry.list('layer')) {

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { Rng, engine, keep, noGrad, randn, scope, tensor, type Tensor } from '@minibatch/core';
 import { RegistryError } from '@minibatch/registry';
 import {
-  Add, BatchNorm, Concatenate, Conv2d, Dense, DepthwiseConv2d, Flatten, GlobalAvgPool2d, Graph, HardSigmoid, HardSwish, Multiply,
+  Add, BatchNorm, Concatenate, Conv2d, Dense, DepthwiseConv2d, Flatten, GlobalAvgPool2d, Graph, HardSigmoid, HardSwish, Multiply, Normalization,
   Permute, ReLU, ReLU6, Reshape, Rescaling, Resizing, SeparableConv2d, Sequential, Subtract, UpSampling2d, ZeroPadding2d,
   modelFromConfig, modelToConfig, type Module,
 } from '../src/index.js';
@@ -128,9 +128,13 @@ describe('reshaping layers', () => {
     checkLayer(new Resizing({ height: 4, width: 9 }), input([1, 3, 5, 2]));
   });
 
-  it('Rescaling, Reshape and Permute', () => {
+  it('Rescaling, Normalization, Reshape and Permute', () => {
     const x = input([2, 3, 4]);
     expectClose(run(new Rescaling({ scale: 1 / 127.5, offset: -1 }), x), values(x).map((v) => v / 127.5 - 1));
+    const mean = [1, 2, 3, 4];
+    expectClose(run(new Normalization({ mean, variance: 4 }), x), values(x).map((v, i) => (v - mean[i % 4]) / 2));
+    expect(() => new Normalization({ mean: [1, 2], variance: [1, 2, 3] })).toThrow(/2 means but 3 variances/);
+    expect(() => new Normalization({ mean: 0, variance: -1 })).toThrow(/variances must be > 0/);
     const reshape = new Reshape({ targetShape: [-1, 2] });
     expect(reshape.outputShape([3, 4])).toEqual([6, 2]);
     expect(() => reshape.outputShape([3, 3])).toThrow(/cannot reshape samples of shape \[3, 3\] \(9 values\) to \[-1, 2\]/);
