@@ -1,7 +1,7 @@
 // Activations as layers: each wraps the activation of the same registry name.
 import type { Tensor } from '@minibatch/core';
 import { z } from '@minibatch/registry';
-import { activations, clippedReluSchema, eluSchema, hardSigmoidSchema, leakyReluSchema, softmaxSchema, type Activation } from './activations.js';
+import { activations, clipSchema, clippedReluSchema, eluSchema, hardSigmoidSchema, leakyReluSchema, softmaxSchema, type Activation } from './activations.js';
 import { Module } from './module.js';
 import { parseConfig } from './util.js';
 
@@ -12,6 +12,8 @@ export const eluLayerSchema = eluSchema.extend(label);
 export const softmaxLayerSchema = softmaxSchema.extend(label);
 export const clippedReluLayerSchema = clippedReluSchema.extend(label);
 export const hardSigmoidLayerSchema = hardSigmoidSchema.extend(label);
+export const clipLayerSchema = z.strictObject({ min: z.number().optional(), max: z.number().optional(), ...label })
+  .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, { message: 'min must be ≤ max', path: ['max'] });
 
 /** Base of the activation layers: shape-preserving, no parameters. */
 export abstract class ActivationLayer extends Module {
@@ -119,5 +121,14 @@ export class HardSwish extends ActivationLayer {
   readonly name = 'hardSwish';
   constructor(config: { label?: string } = {}) {
     super(activations.hardSwish(), parseConfig('layer', 'hardSwish', plainActivationSchema, config));
+  }
+}
+
+/** min(max(x, min), max) (ONNX Clip). */
+export class Clip extends ActivationLayer {
+  readonly name = 'clip';
+  constructor(config: z.input<typeof clipLayerSchema> = {}) {
+    const { label: l, ...bounds } = parseConfig('layer', 'clip', clipLayerSchema, config);
+    super(activations.clip(bounds), { label: l });
   }
 }

@@ -1,6 +1,6 @@
 // Activation functions (registry kind 'activation'), usable by name in a layer's
 // `activation:` field and, wrapped in modules (activation-layers.ts), as layers.
-import { type Tensor, ShapeError, add, elu, leakyRelu, maxPool2d, minimum, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
+import { type Tensor, ShapeError, add, elu, leakyRelu, maximum, maxPool2d, minimum, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
 import { define, z, type PluginEntry } from '@minibatch/registry';
 import type { InitializerName } from './initializers.js';
 import { fmtShape } from './util.js';
@@ -48,6 +48,9 @@ export const eluSchema = z.strictObject({ alpha: z.number().positive().default(1
 export const softmaxSchema = z.strictObject({ axis: z.number().int().default(-1) });
 export const maxoutSchema = z.strictObject({ pieces: z.number().int().min(1).default(2) });
 export const clippedReluSchema = z.strictObject({ maxValue: z.number().positive().default(6) });
+/** Either bound may be left out (no limit on that side). */
+export const clipSchema = z.strictObject({ min: z.number().optional(), max: z.number().optional() })
+  .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, { message: 'min must be ≤ max', path: ['max'] });
 /** Keras' and ONNX's defaults: the linear piece 0.2·x + 0.5 (PyTorch's hardsigmoid uses 1/6). */
 export const hardSigmoidSchema = z.strictObject({ alpha: z.number().positive().default(0.2), beta: z.number().default(0.5) });
 
@@ -83,6 +86,14 @@ export const activations = {
   clippedRelu: (c: { maxValue?: number } = {}): Activation => {
     const { maxValue } = clippedReluSchema.parse(c);
     return make('clippedRelu', { maxValue }, (x) => clipped(x, maxValue));
+  },
+  /** min(max(x, min), max) (ONNX Clip); either bound may be left out. */
+  clip: (c: { min?: number; max?: number } = {}): Activation => {
+    const { min, max } = clipSchema.parse(c);
+    return make('clip', { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) }, (x) => {
+      const low = min === undefined ? x : maximum(x, min);
+      return max === undefined ? low : minimum(low, max);
+    });
   },
   /** clip(alpha·x + beta, 0, 1) (default alpha 0.2, beta 0.5). */
   hardSigmoid: (c: { alpha?: number; beta?: number } = {}): Activation => {
@@ -140,6 +151,7 @@ export const activationEntries: PluginEntry[] = [
   define('activation', 'maxout', maxoutSchema, (c) => activations.maxout(c), 'max over k pieces'),
   define('activation', 'relu6', z.strictObject({}), () => activations.relu6(), 'min(max(x, 0), 6)'),
   define('activation', 'clippedRelu', clippedReluSchema, (c) => activations.clippedRelu(c), 'min(max(x, 0), maxValue)'),
+  define('activation', 'clip', clipSchema, (c) => activations.clip(c), 'min(max(x, min), max)'),
   define('activation', 'hardSigmoid', hardSigmoidSchema, (c) => activations.hardSigmoid(c), 'clip(alpha·x + beta, 0, 1)'),
   define('activation', 'hardSwish', z.strictObject({}), () => activations.hardSwish(), 'x · clip(x/6 + 1/2, 0, 1)'),
 ];

@@ -10,8 +10,10 @@ import { Module, type ChildShape } from './module.js';
 import { fmtShape, parseConfig, positiveInt } from './util.js';
 
 export const graphSchema = z.strictObject({
-  /** The name of the graph's input. */
-  input: z.string().min(1).default('input'),
+  /** The name of the graph's input, or the names of its inputs. */
+  input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('input'),
+  /** With several inputs: the per-sample shape of each input after the first (the first comes with the batch). */
+  extraInputShapes: z.array(z.array(positiveInt)).optional(),
   /** The nodes in an order where every node comes after the nodes it reads. */
   nodes: z.array(z.strictObject({ name: z.string().min(1), layer: layerSpecSchema, inputs: z.array(z.string().min(1)).min(1) })).min(1),
   /** The nodes whose values the graph returns; forward() returns the first. Default: the last node. */
@@ -30,7 +32,8 @@ export interface GraphNode {
 }
 
 export interface GraphOptions {
-  input?: string;
+  input?: string | readonly string[];
+  extraInputShapes?: readonly (readonly number[])[];
   outputs?: readonly string[];
   inputShape?: readonly number[] | undefined;
   seed?: number | undefined;
@@ -38,9 +41,11 @@ export interface GraphOptions {
 }
 
 /**
- * A directed acyclic graph of named layers with one input. Merge layers (add, concatenate)
- * take several inputs; every other layer one. In inference (no gradients recorded) each
- * intermediate value is freed as soon as the last node that reads it has run.
+ * A directed acyclic graph of named layers. Merge layers (add, concatenate) take several
+ * inputs; every other layer one. In inference (no gradients recorded) each intermediate value
+ * is freed as soon as the last node that reads it has run. A graph usually has one input; with
+ * several, `run([a, b, …])` takes one batch each, and `extraInputShapes` gives the per-sample
+ * shapes of all but the first (which build() and the first batch give).
  *
  * @example
  * const block = new Graph([
@@ -52,7 +57,10 @@ export interface GraphOptions {
  */
 export class Graph extends Module {
   readonly name = 'graph';
+  /** The first input's name. */
   readonly input: string;
+  readonly inputs: readonly string[];
+  readonly extraInputShapes: number[][];
   readonly outputs: readonly string[];
   readonly nodes: readonly GraphNode[];
   readonly inputShape: number[] | undefined;
@@ -61,9 +69,18 @@ export class Graph extends Module {
 
   constructor(nodes: readonly GraphNode[], options: GraphOptions = {}, registry?: Registry) {
     super(options, registry);
-    this.input = options.input ?? 'input';
+    this.inputs = typeof options.input === 'string' || options.input === undefined ? [options.input ?? 'input'] : [...options.input];
+    this.input = this.inputs[0];
+    this.extraInputShapes = (options.extraInputShapes ?? []).map((shape) => [...shape]);
+    if (this.extraInputShapes.length !== this.inputs.length - 1) {
+      throw new RegistryError('invalid-config', `a graph with ${this.inputs.length} inputs needs extraInputShapes for the ${this.inputs.length - 1} after the first, got ${this.extraInputShapes.length}`, { path: ['extraInputShapes'] });
+    }
     this.inputShape = options.inputShape?.slice();
-    const defined = new Set([this.input]);
+    const defined = new Set<string>();
+    this.inputs.forEach((name, k) => {
+      if (defined.has(name)) throw new RegistryError('invalid-config', `input '${name}' is named twice`, { path: ['input', k] });
+      defined.add(name);
+    });
     const layers = new Set<Module>();
     nodes.forEach((node, i) => {
       if (defined.has(node.name)) throw new RegistryError('invalid-config', `node '${node.name}' is defined twice (names are unique, the input's included)`, { path: ['nodes', i, 'name'] });
@@ -98,7 +115,7 @@ export class Graph extends Module {
     const lastUse = new Map<string, number>();
     this.nodes.forEach((node, i) => node.inputs.forEach((name) => lastUse.set(name, i)));
     this.releaseAfter = this.nodes.map(() => []);
-    for (const [name, i] of lastUse) if (name !== this.input && !this.outputs.includes(name)) this.releaseAfter[i].push(name);
+    for (const [name, i] of lastUse) if (!this.inputs.includes(name) && !this.outputs.includes(name)) this.releaseAfter[i].push(name);
   }
 
   /** Builds from a parsed config, creating each node's layer through the registry. */
@@ -113,9 +130,9 @@ export class Graph extends Module {
     return this.nodes.find((n) => n.name === name);
   }
 
-  /** Every value's per-sample shape for an input shape, in node order; a ShapeError names the node that does not fit. */
+  /** Every value's per-sample shape for the first input's shape, in node order; a ShapeError names the node that does not fit. */
   shapes(inputShape: readonly number[]): Map<string, number[]> {
-    const shapes = new Map<string, number[]>([[this.input, [...inputShape]]]);
+    const shapes = new Map<string, number[]>(this.inputs.map((name, k) => [name, k === 0 ? [...inputShape] : this.extraInputShapes[k - 1]]));
     for (const node of this.nodes) {
       const ins = node.inputs.map((n) => shapes.get(n)!);
       try {
@@ -156,10 +173,12 @@ export class Graph extends Module {
     return this.run(x)[0];
   }
 
-  /** The values of every output node for a batch x. */
-  run(x: Tensor): Tensor[] {
-    this.ensureBuilt(x);
-    const values = new Map<string, Tensor>([[this.input, x]]);
+  /** The values of every output node for a batch x (or, for several inputs, a batch of each). */
+  run(x: Tensor | readonly Tensor[]): Tensor[] {
+    const given = Array.isArray(x) ? (x as readonly Tensor[]) : [x as Tensor];
+    if (given.length !== this.inputs.length) throw new ShapeError(`${this.label ?? this.name}: takes ${this.inputs.length} input batches (${this.inputs.join(', ')}), got ${given.length}`);
+    this.ensureBuilt(given[0]);
+    const values = new Map<string, Tensor>(this.inputs.map((name, k) => [name, given[k]]));
     const release = !isGradEnabled();
     this.nodes.forEach((node, i) => {
       values.set(node.name, node.layer.forwardMany(node.inputs.map((n) => values.get(n)!)));
@@ -168,7 +187,7 @@ export class Graph extends Module {
         const t = values.get(name)!;
         values.delete(name);
         // A layer may pass its input through (identity): free only what nothing else still holds.
-        if (t !== x && ![...values.values()].includes(t)) t.dispose();
+        if (!given.includes(t) && ![...values.values()].includes(t)) t.dispose();
       }
     });
     return this.outputs.map((n) => values.get(n)!);
@@ -176,7 +195,8 @@ export class Graph extends Module {
 
   protected override layerConfig(): Record<string, unknown> {
     return {
-      input: this.input,
+      input: this.inputs.length === 1 ? this.input : this.inputs,
+      ...(this.inputs.length > 1 ? { extraInputShapes: this.extraInputShapes } : {}),
       nodes: this.nodes.map((n) => ({ name: n.name, layer: n.layer.toSpec(), inputs: n.inputs })),
       outputs: this.outputs,
       ...(this.inputShape !== undefined ? { inputShape: this.inputShape } : {}),

@@ -1,6 +1,6 @@
-// Merge layers: several inputs, one output (Keras Add, Subtract, Multiply, Concatenate). They
+// Merge layers: several inputs, one output (Keras Add, Subtract, Multiply, Concatenate; Divide). They
 // live inside a Graph, which hands each its inputs in the order its node lists them.
-import { ShapeError, type Tensor, add, concat, mul, sub } from '@minibatch/core';
+import { ShapeError, type Tensor, add, concat, div, mul, sub } from '@minibatch/core';
 import { z } from '@minibatch/registry';
 import { Module } from './module.js';
 import { fmtShape, parseConfig, sameShape } from './util.js';
@@ -71,6 +71,17 @@ export class Multiply extends Elementwise {
   }
   protected combine(a: Tensor, b: Tensor): Tensor {
     return mul(a, b);
+  }
+}
+
+/** The first input divided by the others. */
+export class Divide extends Elementwise {
+  readonly name = 'divide';
+  constructor(config: { label?: string } = {}) {
+    super(parseConfig('layer', 'divide', mergeSchema, config));
+  }
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return div(a, b);
   }
 }
 

@@ -1,7 +1,7 @@
 // The plugin object, and whole-model configs.
 import { define, definePlugin, parseJson, type JsonPath, type Plugin, type PluginEntry, type Registry, type Spec } from '@minibatch/registry';
 import {
-  ClippedReLU, ELU, HardSigmoid, HardSwish, LeakyReLU, ReLU, ReLU6, ScaledTanh, Sigmoid, Softmax, Tanh, clippedReluLayerSchema, eluLayerSchema,
+  Clip, ClippedReLU, ELU, HardSigmoid, HardSwish, LeakyReLU, ReLU, ReLU6, ScaledTanh, Sigmoid, Softmax, Tanh, clipLayerSchema, clippedReluLayerSchema, eluLayerSchema,
   hardSigmoidLayerSchema, leakyReluLayerSchema, plainActivationSchema, softmaxLayerSchema,
 } from './activation-layers.js';
 import { activationEntries } from './activations.js';
@@ -10,7 +10,7 @@ import { Residual, Sequential, layerFromSpec, residualSchema, sequentialSchema, 
 import { AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d, conv2dSchema, labelOnlySchema, poolSchema } from './conv.js';
 import { Dense, Maxout, denseSchema, maxoutSchema } from './dense.js';
 import { Graph, graphSchema } from './graph.js';
-import { Add, Concatenate, Multiply, Subtract, concatenateSchema, mergeSchema } from './merge.js';
+import { Add, Concatenate, Divide, Multiply, Subtract, concatenateSchema, mergeSchema } from './merge.js';
 import {
   Normalization, Permute, Reshape, Rescaling, Resizing, UpSampling2d, ZeroPadding2d, normalizationSchema, permuteSchema, reshapeSchema,
   rescalingSchema, resizingSchema, upSampling2dSchema, zeroPadding2dSchema,
@@ -41,6 +41,7 @@ export const layerEntries: PluginEntry[] = [
   define('layer', 'softmax', softmaxLayerSchema, (c) => new Softmax(c), 'softmax along an axis'),
   define('layer', 'relu6', plainActivationSchema, (c) => new ReLU6(c), 'min(max(x, 0), 6)'),
   define('layer', 'clippedRelu', clippedReluLayerSchema, (c) => new ClippedReLU(c), 'min(max(x, 0), maxValue)'),
+  define('layer', 'clip', clipLayerSchema, (c) => new Clip(c), 'min(max(x, min), max)'),
   define('layer', 'hardSigmoid', hardSigmoidLayerSchema, (c) => new HardSigmoid(c), 'clip(alpha·x + beta, 0, 1)'),
   define('layer', 'hardSwish', plainActivationSchema, (c) => new HardSwish(c), 'x · clip(x/6 + 1/2, 0, 1)'),
   define('layer', 'zeroPadding2d', zeroPadding2dSchema, (c) => new ZeroPadding2d(c), 'zeros around images'),
@@ -53,6 +54,7 @@ export const layerEntries: PluginEntry[] = [
   define('layer', 'add', mergeSchema, (c) => new Add(c), 'sum of the inputs (in a graph)'),
   define('layer', 'subtract', mergeSchema, (c) => new Subtract(c), 'first input minus the others (in a graph)'),
   define('layer', 'multiply', mergeSchema, (c) => new Multiply(c), 'product of the inputs (in a graph)'),
+  define('layer', 'divide', mergeSchema, (c) => new Divide(c), 'first input divided by the others (in a graph)'),
   define('layer', 'concatenate', concatenateSchema, (c) => new Concatenate(c), 'inputs joined along an axis (in a graph)'),
   define('layer', 'graph', graphSchema, (c, r) => Graph.fromConfig(r, c), 'a DAG of named layers'),
   define('layer', 'sequential', sequentialSchema, (c, r) => Sequential.fromConfig(r, c), 'layers in order'),

@@ -233,7 +233,7 @@ export class Normalization extends Module {
 
 export const reshapeSchema = z.strictObject({
   /** The per-sample shape; one entry may be -1 (inferred). */
-  targetShape: z.array(z.number().int().min(-1).refine((d) => d !== 0, 'dimensions are positive, or -1 for one inferred')).min(1),
+  targetShape: z.array(z.number().int().min(-1).refine((d) => d !== 0, 'dimensions are positive, or -1 for one inferred')),
   ...label,
 });
 

@@ -34,12 +34,12 @@ const cnnConfig = [
 describe('the layers plugin', () => {
   it('registers every layer, initializer, activation and loss by name', () => {
     expect(registry.list('layer')).toEqual([
-      'add', 'avgPool2d', 'batchNorm', 'clippedRelu', 'concatenate', 'conv2d', 'dense', 'depthwiseConv2d', 'elu', 'flatten', 'globalAvgPool2d',
+      'add', 'avgPool2d', 'batchNorm', 'clip', 'clippedRelu', 'concatenate', 'conv2d', 'dense', 'depthwiseConv2d', 'divide', 'elu', 'flatten', 'globalAvgPool2d',
       'graph', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxPool2d', 'maxout', 'multiply', 'normalization', 'permute', 'relu', 'relu6', 'rescaling', 'reshape',
       'residual', 'resizing', 'scaledTanh', 'separableConv2d', 'sequential', 'sigmoid', 'softmax', 'subtract', 'tanh', 'upSampling2d', 'zeroPadding2d',
     ]);
     expect(registry.list('activation')).toEqual([
-      'clippedRelu', 'elu', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxout', 'relu', 'relu6', 'scaledTanh', 'sigmoid', 'softmax', 'tanh',
+      'clip', 'clippedRelu', 'elu', 'hardSigmoid', 'hardSwish', 'leakyRelu', 'maxout', 'relu', 'relu6', 'scaledTanh', 'sigmoid', 'softmax', 'tanh',
     ]);
     expect(registry.list('loss')).toEqual(['binaryCrossEntropyWithLogits', 'meanSquaredError', 'multiclassHinge', 'softmaxCrossEntropy']);
     expect(registry.list('initializer')).toHaveLength(9);

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { Rng, engine, keep, noGrad, randn, scope, tensor, type Tensor } from '@minibatch/core';
 import { RegistryError } from '@minibatch/registry';
 import {
-  Add, BatchNorm, Concatenate, Conv2d, Dense, DepthwiseConv2d, Flatten, GlobalAvgPool2d, Graph, HardSigmoid, HardSwish, Multiply, Normalization,
+  Add, BatchNorm, Clip, Concatenate, Divide, Conv2d, Dense, DepthwiseConv2d, Flatten, GlobalAvgPool2d, Graph, HardSigmoid, HardSwish, Multiply, Normalization,
   Permute, ReLU, ReLU6, Reshape, Rescaling, Resizing, SeparableConv2d, Sequential, Subtract, UpSampling2d, ZeroPadding2d,
   modelFromConfig, modelToConfig, type Module,
 } from '../src/index.js';
@@ -95,6 +95,9 @@ describe('activations: ReLU6, hard sigmoid, hard swish', () => {
     expectClose(run(new HardSigmoid(), x), xs.map((v) => clip(0.2 * v + 0.5, 0, 1)));
     expectClose(run(new HardSigmoid({ alpha: 1 / 6 }), x), xs.map((v) => clip(v / 6 + 0.5, 0, 1)));
     expectClose(run(new HardSwish(), x), xs.map((v) => v * clip(v / 6 + 0.5, 0, 1)));
+    expectClose(run(new Clip({ min: -1, max: 2.5 }), x), xs.map((v) => clip(v, -1, 2.5)));
+    expectClose(run(new Clip({ max: 0.5 }), x), xs.map((v) => Math.min(v, 0.5)));
+    expect(() => new Clip({ min: 2, max: 1 })).toThrow(/min must be ≤ max/);
     for (const layer of [new ReLU6(), new HardSigmoid(), new HardSwish()]) check((t) => layer.forward(t), [x]);
   });
 });
@@ -239,6 +242,7 @@ describe('Graph', () => {
     const bv = values(b);
     expectClose(scope(() => values(new Subtract().forwardMany([a, b]))), av.map((v, i) => v - bv[i]));
     expectClose(scope(() => values(new Multiply().forwardMany([a, b]))), av.map((v, i) => v * bv[i]));
+    expectClose(scope(() => values(new Divide().forwardMany([a, b]))), av.map((v, i) => v / bv[i]), 1e-5, 1e-5);
     const cat = new Concatenate({ axis: 0 });
     expect(cat.outputShapeOf([[3, 2], [1, 2]])).toEqual([4, 2]);
     check((p, q) => new Concatenate({ axis: 1 }).forwardMany([p, q]), [a, b]);

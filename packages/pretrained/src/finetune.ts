@@ -103,7 +103,7 @@ export function cut(model: Module, at: string): Module {
       if (keep.has(n.name)) n.inputs.forEach((name) => keep.add(name));
     }
     const nodes = model.nodes.filter((n) => keep.has(n.name)).map((n) => (n === node && rest.length > 0 ? { ...n, layer: cut(n.layer, rest.join('.')) } : n));
-    out = new Graph(nodes, { input: model.input, outputs: [node.name], inputShape: model.inputShape ?? inputShape ?? undefined, label: model.label });
+    out = new Graph(nodes, { input: model.inputs, extraInputShapes: model.extraInputShapes, outputs: [node.name], inputShape: model.inputShape ?? inputShape ?? undefined, label: model.label });
   } else if (model instanceof Sequential) {
     const index = Number(top);
     const layers = model.layers.slice(0, index + 1);

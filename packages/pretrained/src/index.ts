@@ -17,3 +17,8 @@ export type { LoadWeightsOptions, NamedWeight } from './weights.js';
 export { faceExpressionNet, faceExpressionWeightPath, loadFaceExpressionNet, FACE_EXPRESSIONS } from './models/face-expression.js';
 export { cacheFeatures, cut, findLayer, finetune, freeze, isFrozen, layersOf, replaceHead, unfreeze } from './finetune.js';
 export type { FinetuneOptions, LayerSelection, NamedLayer } from './finetune.js';
+export { onnxFormat } from './onnx/format.js';
+export { importOnnx, importOnnxGraph, ONNX_OPS } from './onnx/import.js';
+export type { OnnxImportOptions, Layout } from './onnx/import.js';
+export { decodeOnnx, decodeTensor, tensorValues } from './onnx/proto.js';
+export { ConstantOp, constantOpSchema } from './onnx/layers.js';

@@ -5,21 +5,29 @@ import { definePlugin, define, z, type Plugin, type PluginEntry, type Registry }
 import { FormatError, defaultRegistry } from '@minibatch/train';
 import type { ModelFiles } from './files.js';
 import type { Inspection, ModelFormat } from './format.js';
+import { ConstantOp, constantOpSchema } from './onnx/layers.js';
+import { onnxFormat } from './onnx/format.js';
 import { safetensorsFormat } from './safetensors.js';
 import { tfjsLayersFormat, tfjsWeightsFormat } from './tfjs/format.js';
 
 /** The built-in formats, in the order detection tries them. */
-export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, tfjsWeightsFormat, safetensorsFormat];
+export const FORMATS: readonly ModelFormat[] = [tfjsLayersFormat, tfjsWeightsFormat, onnxFormat, safetensorsFormat];
 
 export const formatEntries: PluginEntry[] = FORMATS.map((f) => define('format', f.name, z.strictObject({}), () => f, f.description));
 
+/** Layers imported graphs use beyond @minibatch/layers (ONNX ops with a constant operand). */
+export const pretrainedLayerEntries: PluginEntry[] = [
+  define('layer', 'constantOp', constantOpSchema, (c) => new ConstantOp(c), 'x op c with a constant c (ONNX Add/Sub/Mul/Div with an initializer)'),
+];
+
 /**
- * Everything this package registers: the model formats (kind 'format').
+ * Everything this package registers: the model formats (kind 'format') and the layers of
+ * imported graphs.
  *
  * @example
  * const registry = defaultRegistry().use(pretrained);
  */
-export const pretrained: Plugin = definePlugin('@minibatch/pretrained', formatEntries);
+export const pretrained: Plugin = definePlugin('@minibatch/pretrained', [...formatEntries, ...pretrainedLayerEntries]);
 
 /** A registry with every plugin a run config can name, and the model formats. */
 export function pretrainedRegistry(): Registry {
