@@ -22,3 +22,4 @@ export { importOnnx, importOnnxGraph, ONNX_OPS } from './onnx/import.js';
 export type { OnnxImportOptions, Layout } from './onnx/import.js';
 export { decodeOnnx, decodeTensor, tensorValues } from './onnx/proto.js';
 export { ConstantOp, constantOpSchema } from './onnx/layers.js';
+export { exportOnnx, EXPORT_OPSET } from './onnx/export.js';
