@@ -348,29 +348,59 @@ function runBackward(root: Tensor, seed: Tensor | undefined): void {
     stack.push([t, true]);
     if (t.node !== null) for (const input of t.node.inputs) if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
   }
-  // Gradients of intermediates live in an inner scope and are freed when backward ends.
+  // Each gradient is freed as soon as the op that reads it has run (and each op's temporaries
+  // when it returns), so the peak is the forward's activations plus a few gradients, not every
+  // gradient of the graph at once. Only tensors made during this backward are freed: a backward
+  // rule may pass its gradient through (add) or return a view of it (reshape).
   scope(() => {
     noGrad(() => {
+      const made = scopes[scopes.length - 1];
       const grads = new Map<Tensor, Tensor>();
-      grads.set(root, seed ?? fillLike(root, 1));
+      const holders = new Map<Tensor, number>(); // how many entries of `grads` hold a tensor
+      const hold = (g: Tensor): void => void holders.set(g, (holders.get(g) ?? 0) + 1);
+      const release = (g: Tensor): void => {
+        const n = holders.get(g)! - 1;
+        if (n > 0) holders.set(g, n);
+        else {
+          holders.delete(g);
+          if (g.scope === made) g.dispose();
+        }
+      };
+      const start = seed ?? fillLike(root, 1);
+      grads.set(root, start);
+      hold(start);
       for (let i = order.length - 1; i >= 0; i--) {
         const t = order[i];
         const g = grads.get(t);
         if (g === undefined) continue;
+        grads.delete(t);
         if (t.node === null) {
           accumulateLeaf(t, g);
+          release(g);
           continue;
         }
-        const inputGrads = t.node.backward(g);
-        t.node.inputs.forEach((input, k) => {
+        const node = t.node;
+        const inputGrads = scope(() => node.backward(g));
+        const given: Tensor[] = [];
+        node.inputs.forEach((input, k) => {
           const gi = inputGrads[k];
           if (gi === null || gi === undefined || !input.requiresGrad) return;
           if (!sameShape(gi.shape, input.shape)) {
-            throw new ShapeError(`internal: ${t.node!.op} backward gave ${fmtShape(gi.shape)} for input ${fmtShape(input.shape)}`);
+            throw new ShapeError(`internal: ${node.op} backward gave ${fmtShape(gi.shape)} for input ${fmtShape(input.shape)}`);
           }
+          hold(gi);
+          given.push(gi);
           const previous = grads.get(input);
-          grads.set(input, previous === undefined ? gi : addInto(copyOf(previous), gi));
+          // A copy, not in place: `previous` may be shared (passed through to several inputs).
+          const sum = previous === undefined ? gi : addInto(copyOf(previous), gi);
+          grads.set(input, sum);
+          hold(sum);
+          if (previous !== undefined) release(previous);
         });
+        for (const gi of given) release(gi);
+        // Gradients returned for inputs that need none were never held.
+        for (const gi of inputGrads) if (gi && !holders.has(gi) && gi !== g && gi.scope === made) gi.dispose();
+        release(g);
       }
     });
   });

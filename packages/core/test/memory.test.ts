@@ -2,7 +2,7 @@
 // training loop leaves the heap flat after warm-up.
 import { describe, expect, it } from 'vitest';
 import {
-  DisposedError, Rng, engine, keep, matmul, mean, noGrad, randn, relu, scope, softmaxCrossEntropy, sub, mul, add,
+  DisposedError, Rng, engine, keep, matmul, mean, noGrad, randn, record, relu, scope, softmaxCrossEntropy, sub, mul, add,
   tensor, zeros,
 } from '../src/index.js';
 
@@ -139,6 +139,37 @@ describe('autograd', () => {
     y.backward(tensor([1, 10]));
     expect(Array.from(w.grad!.data())).toEqual([2, 20]);
     w.dispose();
+  });
+
+  it('frees each gradient once the op that reads it has run', () => {
+    // 20 ops on a 1 MiB tensor: the input's gradient is computed while at most a few of the
+    // 20 intermediate gradients are alive (all 20 were, before they were freed early).
+    const x = randn([512, 512], { rng: new Rng(1) }).setRequiresGrad();
+    let liveAtInput = 0;
+    scope(() => {
+      const probe = record('probe', x.share(x.shape), [x], (g) => {
+        liveAtInput = engine().stats().liveBytes;
+        return [g];
+      });
+      let h = probe;
+      for (let i = 0; i < 20; i++) h = h.mul(1.01).add(h); // a value read twice: passed-through and summed gradients
+      const beforeBackward = engine().stats().liveBytes;
+      h.sum().backward();
+      expect(liveAtInput - beforeBackward).toBeLessThan(6 * x.size * 4);
+    });
+    const expected = Math.pow(2.01, 20);
+    expect(x.grad!.data()[0] / expected).toBeCloseTo(1, 5);
+    x.dispose();
+  });
+
+  it('a seed gradient given by the caller survives backward', () => {
+    const w = tensor([1, 2]).setRequiresGrad();
+    const seed = tensor([1, 1]);
+    scope(() => w.mul(2).add(w).backward(seed));
+    expect(Array.from(seed.data())).toEqual([1, 1]);
+    expect(Array.from(w.grad!.data())).toEqual([3, 3]);
+    w.dispose();
+    seed.dispose();
   });
 
   it('a tensor used twice gets both gradient contributions', () => {
