@@ -1,5 +1,5 @@
 // Containers: Sequential (a chain of layers) and Residual (x + block(x), He et al. 2016).
-import { type Rng, ShapeError, type Tensor, add } from '@minibatch/core';
+import { type Rng, ShapeError, type Tensor, add, isGradEnabled, scope } from '@minibatch/core';
 import { RegistryError, createAt, z, type JsonPath, type Registry } from '@minibatch/registry';
 import type { Activation } from './activations.js';
 import { Conv2d } from './conv.js';
@@ -132,7 +132,15 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     this.ensureBuilt(x);
-    return this.list.reduce((h, layer) => layer.forward(h), x);
+    const recording = isGradEnabled();
+    // A layer that records no gradient (inference, or frozen with an input that needs none) runs
+    // in its own scope, and its input goes as soon as it is done: nothing on the tape holds it.
+    return this.list.reduce((h, layer) => {
+      if (recording && (h.requiresGrad || layer.parameters().some((p) => p.requiresGrad))) return layer.forward(h);
+      const y = scope(() => layer.forward(h));
+      if (h !== x && h !== y) h.dispose();
+      return y;
+    }, x);
   }
 
   protected override layerConfig(): Record<string, unknown> {

@@ -2,7 +2,7 @@
 // input) — the functional models of Keras and the graphs of ONNX, where Sequential's chain is
 // not enough (residual adds, concatenations). Node names are the children's names, so a
 // parameter path reads like the source network: 'block_1_expand.weight'.
-import { ShapeError, type Rng, type Tensor, isGradEnabled } from '@minibatch/core';
+import { ShapeError, type Rng, type Tensor, isGradEnabled, scope } from '@minibatch/core';
 import { RegistryError, suggest, z, type Registry } from '@minibatch/registry';
 import { layerFromSpec, layerSpecSchema } from './containers.js';
 import { Merge } from './merge.js';
@@ -42,8 +42,9 @@ export interface GraphOptions {
 
 /**
  * A directed acyclic graph of named layers. Merge layers (add, concatenate) take several
- * inputs; every other layer one. In inference (no gradients recorded) each intermediate value
- * is freed as soon as the last node that reads it has run. A graph usually has one input; with
+ * inputs; every other layer one. Where no gradient is recorded (inference, a frozen part)
+ * each node runs in its own memory scope and each value is freed as soon as the last node
+ * that reads it has run, so memory holds a few activations, not the whole network's. A graph usually has one input; with
  * several, `run([a, b, …])` takes one batch each, and `extraInputShapes` gives the per-sample
  * shapes of all but the first (which build() and the first batch give).
  *
@@ -173,18 +174,27 @@ export class Graph extends Module {
     return this.run(x)[0];
   }
 
-  /** The values of every output node for a batch x (or, for several inputs, a batch of each). */
+  /**
+   * The values of every output node for a batch x (or, for several inputs, a batch of each).
+   * A node that records no gradient (inference, or a frozen part while the rest trains) runs in
+   * its own memory scope, and a value no recorded op has read is freed after its last reader:
+   * a frozen backbone costs the memory of inference, not of training.
+   */
   run(x: Tensor | readonly Tensor[]): Tensor[] {
     const given = Array.isArray(x) ? (x as readonly Tensor[]) : [x as Tensor];
     if (given.length !== this.inputs.length) throw new ShapeError(`${this.label ?? this.name}: takes ${this.inputs.length} input batches (${this.inputs.join(', ')}), got ${given.length}`);
     this.ensureBuilt(given[0]);
     const values = new Map<string, Tensor>(this.inputs.map((name, k) => [name, given[k]]));
-    const release = !isGradEnabled();
+    const recording = isGradEnabled();
+    const captured = new Set<string>(); // values a recorded op holds for its backward
     this.nodes.forEach((node, i) => {
-      values.set(node.name, node.layer.forwardMany(node.inputs.map((n) => values.get(n)!)));
-      if (!release) return;
+      const ins = node.inputs.map((n) => values.get(n)!);
+      const records = recording && (ins.some((t) => t.requiresGrad) || node.layer.parameters().some((p) => p.requiresGrad));
+      if (records) node.inputs.forEach((n) => captured.add(n));
+      values.set(node.name, records ? node.layer.forwardMany(ins) : scope(() => node.layer.forwardMany(ins)));
       for (const name of this.releaseAfter[i]) {
         const t = values.get(name)!;
+        if (captured.has(name) || t.requiresGrad) continue;
         values.delete(name);
         // A layer may pass its input through (identity): free only what nothing else still holds.
         if (!given.includes(t) && ![...values.values()].includes(t)) t.dispose();

@@ -275,4 +275,48 @@ describe('freezing (trainable false)', () => {
     model.setTrainable(true);
     expect(model.trainableParameters().length).toBe(6);
   });
+
+  it('a frozen backbone under a trainable head costs the memory of inference, in Sequential and Graph, with the same gradients', () => {
+    // Six frozen dense+ReLU pairs (256 units, batch 64): recording would keep 12 outputs of 64 KiB.
+    const frozen = (): Module[] => Array.from({ length: 6 }, () => [new Dense({ units: 256 }), new ReLU()]).flat();
+    const sequential = new Sequential([new Sequential(frozen()), new Dense({ units: 3 })]);
+    const graph = new Graph(
+      [...frozen().map((layer, i) => ({ name: `f${i}`, layer, inputs: [i === 0 ? 'input' : `f${i - 1}`] })), { name: 'head', layer: new Dense({ units: 3 }), inputs: ['f11'] }],
+      { input: 'input' },
+    );
+    for (const model of [sequential, graph]) {
+      model.build([256], new Rng(6));
+      const head = model instanceof Graph ? model.node('head')!.layer : sequential.layers[1];
+      model.setTrainable(false);
+      head.setTrainable(true);
+      const x = keep(randn([64, 256], { rng }));
+      const live = () => engine().stats().liveBytes;
+      const before = live();
+      const grads = scope(() => {
+        const y = model.forward(x);
+        const held = live() - before;
+        expect(held, model.name).toBeLessThan(3 * 64 * 256 * 4); // the frozen part's last output and the head's
+        y.square().sum().backward();
+        return head.parameters().map((p) => values(p.grad!));
+      });
+      head.parameters().forEach((p) => p.zeroGrad());
+      expect(live()).toBe(before); // nothing but the gradients stayed
+      // The same gradients as a run that keeps every value (the frozen part computed apart).
+      const reference = scope(() => {
+        const hidden = noGrad(() => (model instanceof Graph ? frozenOutput(model, x) : sequential.layers[0].forward(x)));
+        head.forward(hidden).square().sum().backward();
+        return head.parameters().map((p) => values(p.grad!));
+      });
+      grads.forEach((g, i) => expectClose(g, reference[i], 1e-6));
+      x.dispose();
+      model.dispose();
+    }
+  });
 });
+
+/** The value of the last frozen node of the test graph ('f11'), by running its nodes in order. */
+function frozenOutput(graph: Graph, x: Tensor): Tensor {
+  let h = x;
+  for (let i = 0; i < 12; i++) h = graph.node(`f${i}`)!.layer.forward(h);
+  return h;
+}
