@@ -20,8 +20,8 @@ export type { FashionMnistOptions, FashionMnistFiles } from './fashion.js';
 export { readCsv, readCsvFile } from './csv.js';
 export type { CsvOptions, CsvDataset } from './csv.js';
 export {
-  Scale, Center, Standardize, Pca, Zca, Pipeline,
-  scale, center, standardize, pca, zca, pipeline,
+  Scale, Center, Standardize, Pca, Zca, GrayToRgb, Pipeline,
+  scale, center, standardize, pca, zca, grayToRgb, pipeline,
   preprocessorFromJSON, encodeArray, decodeArray,
 } from './preprocess.js';
 export type {

@@ -7,7 +7,7 @@ import { sampleCount, sampleSize, type Samples } from './dataset.js';
 import { DataError } from './errors.js';
 import { centeredProduct, columnMeans, covariance, eigh } from './linalg.js';
 
-export type PreprocessorType = 'scale' | 'center' | 'standardize' | 'pca' | 'zca' | 'pipeline';
+export type PreprocessorType = 'scale' | 'center' | 'standardize' | 'pca' | 'zca' | 'grayToRgb' | 'pipeline';
 
 /** Serialized form of a preprocessor: its config, and its fitted state (null before fit). */
 export type PreprocessorJSON =
@@ -254,6 +254,59 @@ export class Scale extends Base<{ max: number }> {
     const max = state.max;
     if (typeof max !== 'number' || !(max > 0)) throw new DataError('bad-format', `scale: state.max must be a number > 0, got ${String(max)}`);
     return { max };
+  }
+}
+
+// ------------------------------------------------------------------ grayToRgb
+
+/**
+ * Single-channel images [h, w, 1] to three equal channels [h, w, 3]: what a network pretrained
+ * on RGB photos reads, for grey data (MNIST, Fashion-MNIST). Nothing to learn: fitted at once.
+ *
+ * @example
+ * grayToRgb().transform(fashion.train).shape;   // [28, 28, 3]
+ */
+export class GrayToRgb extends Base<Record<string, never>> {
+  readonly name = 'grayToRgb' as const;
+
+  constructor() {
+    super();
+    this.state = {};
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {};
+  }
+
+  protected override checkShape(shape: readonly number[]): void {
+    if (shape.length !== 3 || shape[2] !== 1) throw new ShapeError(`grayToRgb: expects grey images [height, width, 1], got ${fmt(shape)}`);
+  }
+
+  override outputShape(shape: readonly number[]): number[] {
+    this.checkShape(shape);
+    return [shape[0], shape[1], 3];
+  }
+
+  override toJSON(): PreprocessorJSON {
+    return { type: this.name, config: {}, state: { inputShape: this.inputShape ?? [1, 1, 1] } };
+  }
+
+  protected compute(): Record<string, never> {
+    return {};
+  }
+
+  protected apply(_state: Record<string, never>, x: Float32Array): Float32Array {
+    const out = new Float32Array(x.length * 3);
+    for (let i = 0; i < x.length; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = x[i];
+    return out;
+  }
+
+  protected encodeState(): Record<string, unknown> {
+    return {};
+  }
+
+  protected decodeState(): Record<string, never> {
+    return {};
   }
 }
 
@@ -701,10 +754,11 @@ export const scale = (options?: ScaleOptions): Scale => new Scale(options);
 export const center = (options?: CenterOptions): Center => new Center(options);
 export const standardize = (options?: StandardizeOptions): Standardize => new Standardize(options);
 export const pca = (options: PcaOptions): Pca => new Pca(options);
+export const grayToRgb = (): GrayToRgb => new GrayToRgb();
 export const zca = (options?: ZcaOptions): Zca => new Zca(options);
 export const pipeline = (steps: readonly Preprocessor[]): Pipeline => new Pipeline(steps);
 
-const TYPES = ['scale', 'center', 'standardize', 'pca', 'zca', 'pipeline'];
+const TYPES = ['scale', 'center', 'standardize', 'pca', 'zca', 'grayToRgb', 'pipeline'];
 
 /**
  * Rebuilds a preprocessor from toJSON() output (an object or its JSON text), fitted state
@@ -721,12 +775,13 @@ export function preprocessorFromJSON(json: PreprocessorJSON | string): Preproces
   }
   const config = (spec.config ?? {}) as Record<string, unknown>;
   if (typeof config !== 'object') throw new DataError('bad-format', `preprocessorFromJSON: ${spec.type}.config must be an object`);
-  let p: Scale | Center | Standardize | Pca | Zca;
+  let p: Scale | Center | Standardize | Pca | Zca | GrayToRgb;
   switch (spec.type) {
     case 'scale': p = new Scale(config as ScaleOptions); break;
     case 'center': p = new Center(config as CenterOptions); break;
     case 'standardize': p = new Standardize(config as StandardizeOptions); break;
     case 'pca': p = new Pca(config as unknown as PcaOptions); break;
+    case 'grayToRgb': p = new GrayToRgb(); break;
     default: p = new Zca(config as ZcaOptions); break;
   }
   const state = spec.state;

@@ -1,7 +1,7 @@
 import { Rng } from '@minibatch/core';
 import { describe, expect, it } from 'vitest';
 import {
-  DataError, Pca, Zca, center, covariance, columnMeans, decodeArray, eigh, encodeArray, pca, pipeline,
+  DataError, Pca, Zca, center, covariance, columnMeans, createDataset, decodeArray, eigh, encodeArray, grayToRgb, pca, pipeline,
   preprocessorFromJSON, scale, standardize, zca, type Preprocessor, type Samples,
 } from '../src/index.js';
 
@@ -60,6 +60,18 @@ describe('scale', () => {
     const s = scale().fit(train);
     expect(rowsOf(s.transform(test))[0].map((v) => +v.toFixed(6))).toEqual([4 / 6, 0, 2 / 6, 1].map((v) => +v.toFixed(6)));
     expect(() => scale({ max: 0 })).toThrow(/max must be a finite number > 0, got 0/);
+  });
+});
+
+describe('grayToRgb', () => {
+  it('copies one channel into three, needs no fitting, and round-trips through JSON', () => {
+    const grey = createDataset(new Float32Array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]), new Int32Array([0, 1]), [2, 2, 1]);
+    const rgb = grayToRgb().transform(grey);
+    expect(rgb.shape).toEqual([2, 2, 3]);
+    expect(Array.from(rgb.x.subarray(0, 6))).toEqual([0.1, 0.1, 0.1, 0.2, 0.2, 0.2].map(Math.fround));
+    const again = preprocessorFromJSON(JSON.parse(JSON.stringify(pipeline([grayToRgb()]).fit(grey).toJSON())));
+    expect(Array.from(again.transform(grey).x)).toEqual(Array.from(rgb.x));
+    expect(() => grayToRgb().transform(rgb)).toThrow(/grayToRgb: expects grey images \[height, width, 1\], got \[2, 2, 3\]/);
   });
 });
 
