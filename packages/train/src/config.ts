@@ -13,18 +13,28 @@ export type DatasetName = (typeof DATASETS)[number];
 /** Per-sample shape of each named data set, before preprocessing. */
 export const INPUT_SHAPES: Record<DatasetName, number[]> = { mnist: [28, 28, 1], 'fashion-mnist': [28, 28, 1] };
 
-const named = z.strictObject({ name: z.string(), config: z.record(z.string(), z.unknown()).default({}) });
+/** A plugin by name, with its config: { "name": "adam", "config": { "lr": 0.001 } }. */
+export const namedSchema = z.strictObject({ name: z.string(), config: z.record(z.string(), z.unknown()).default({}) });
+const named = namedSchema;
+
+/** Metrics reported beside the loss: 'accuracy', or 'topK' (e.g. 'top5'). */
+export const metricsSchema = z
+  .array(z.string().regex(/^(accuracy|top[1-9]\d*)$/, { error: (issue) => `unknown metric '${String(issue.input)}' — known: 'accuracy', 'topK' (e.g. 'top5')` }))
+  .default(['accuracy']);
+
+/** The "data" section: which data set, and how it is split. */
+export const dataConfigSchema = z.strictObject({
+  name: z.enum(DATASETS),
+  /** Fraction of the training split held out for per-epoch validation (0: none). */
+  validation: z.number().min(0).lt(1).default(0),
+  /** MNIST only: samples held out as the test split (of the 10,000). */
+  testCount: z.number().int().positive().default(2000),
+  /** Use only the first N training samples (a stratified subset; quick runs, few-label experiments). */
+  limit: z.number().int().positive().optional(),
+});
 
 export const runConfigSchema = z.strictObject({
-  data: z.strictObject({
-    name: z.enum(DATASETS),
-    /** Fraction of the training split held out for per-epoch validation (0: none). */
-    validation: z.number().min(0).lt(1).default(0),
-    /** MNIST only: samples held out as the test split (of the 10,000). */
-    testCount: z.number().int().positive().default(2000),
-    /** Use only the first N training samples (quick runs). */
-    limit: z.number().int().positive().optional(),
-  }),
+  data: dataConfigSchema,
   preprocessing: z.array(named).default([]),
   /** Augmentations (@minibatch/augment, by name) applied to training batches only, in order. */
   augment: z.array(named).default([]),
@@ -39,7 +49,7 @@ export const runConfigSchema = z.strictObject({
   epochs: z.number().int().positive().default(10),
   batchSize: z.number().int().positive().default(64),
   seed: z.number().int().default(0),
-  metrics: z.array(z.string()).default(['accuracy']),
+  metrics: metricsSchema,
 });
 
 export type RunConfig = z.output<typeof runConfigSchema>;
@@ -86,7 +96,7 @@ export function parseRunConfig(input: unknown, source = 'config'): RunConfig {
 /** The keys the run config allows at a path, for did-you-mean. */
 function keysOf(path: readonly PropertyKey[]): string[] {
   if (path.length === 0) return Object.keys(runConfigSchema.shape);
-  if (path.length === 1 && path[0] === 'data') return Object.keys(runConfigSchema.shape.data.shape);
+  if (path.length === 1 && path[0] === 'data') return Object.keys(dataConfigSchema.shape);
   return ['name', 'config'];
 }
 

@@ -5,7 +5,7 @@
 import { ArgumentError, Rng, ShapeError, engine } from '@minibatch/core';
 import { compose, toBatchTransform, type Augmentation } from '@minibatch/augment';
 import {
-  center, loadFashionMnist, loadMnistSplit, pca, pipeline, scale, standardize, trainTestSplit, zca,
+  center, grayToRgb, loadFashionMnist, loadMnistSplit, pca, pipeline, scale, standardize, trainTestSplit, zca,
   type CenterOptions, type Dataset, type PcaOptions, type Preprocessor, type ScaleOptions, type StandardizeOptions, type ZcaOptions,
 } from '@minibatch/data';
 import { modelFromConfig, type Loss, type Module } from '@minibatch/layers';
@@ -58,6 +58,7 @@ const PREPROCESSORS: Record<string, { schema: z.ZodType<Record<string, unknown>>
     make: (c: PcaOptions) => pca(c),
   },
   zca: { schema: z.strictObject({ epsilon: z.number().positive().optional() }), make: (c: ZcaOptions) => zca(c) },
+  grayToRgb: { schema: z.strictObject({}), make: () => grayToRgb() },
 };
 
 /** The preprocessing pipeline of a config (unfitted), or null when there is none. */

@@ -8,7 +8,7 @@ export { encodeSafetensors, decodeSafetensors, FormatError } from './safetensors
 export type { NamedArray, SafetensorsFile } from './safetensors.js';
 export { encodeModel, decodeModel, MODEL_FORMAT } from './model-file.js';
 export type { ModelExtras, LoadedModel } from './model-file.js';
-export { runConfigSchema, parseRunConfig, defaultRegistry, inFile, ConfigError, DATASETS, INPUT_SHAPES, MAX_LAYERS } from './config.js';
+export { runConfigSchema, dataConfigSchema, namedSchema, metricsSchema, parseRunConfig, defaultRegistry, inFile, ConfigError, DATASETS, INPUT_SHAPES, MAX_LAYERS } from './config.js';
 export type { RunConfig, DatasetName } from './config.js';
 export {
   experiment, resolveRun, loadConfigData, splitConfigData, makePreprocessing, makeAugmentation, makeRegularization, buildModel, modelInputShape, checkImageShape,
