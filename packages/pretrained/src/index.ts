@@ -23,3 +23,5 @@ export type { OnnxImportOptions, Layout } from './onnx/import.js';
 export { decodeOnnx, decodeTensor, tensorValues } from './onnx/proto.js';
 export { ConstantOp, constantOpSchema } from './onnx/layers.js';
 export { exportOnnx, EXPORT_OPSET } from './onnx/export.js';
+export { finetuneConfigSchema, parseFinetuneConfig, resolveFinetune, runFinetune } from './experiment.js';
+export type { FinetuneConfig, FinetuneResult, FinetuneRunOptions, ResolvedFinetune } from './experiment.js';

@@ -4,8 +4,9 @@
 // fresh node:vm context with nothing but `module`/`exports`, for at most 10 seconds. vm is no
 // security boundary: load only wrappers from packages you trust.
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import type { Module } from '@minibatch/layers';
 import { FormatError } from '@minibatch/train';
@@ -38,16 +39,24 @@ function fileBytes(path: string, raw: Uint8Array): Uint8Array {
 }
 
 /**
- * The model at `path` with access to the files next to it: a shard named 'group1-shard1of1' in
- * a manifest is read from that file, or from 'group1-shard1of1.min.js' beside it.
+ * The model at `file` — a path, or a path inside an installed npm package — with access to the
+ * files next to it: a shard named 'group1-shard1of1' in a manifest is read from that file, or
+ * from 'group1-shard1of1.min.js' beside it.
  */
-export async function readModelFiles(path: string): Promise<ModelFiles> {
+export async function readModelFiles(file: string): Promise<ModelFiles> {
+  // A path, or one inside an installed package ('nsfwjs/dist/models/mobilenet_v2/model.min.js').
+  let path = file;
+  try {
+    path = resolveModelPath(file, process.cwd());
+  } catch {
+    // reported below, as the file that could not be read
+  }
   let raw: Uint8Array;
   try {
     raw = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new FileError(code === 'ENOENT' ? `no model file at ${path}` : `could not read ${path}: ${(error as Error).message}`);
+    throw new FileError(code === 'ENOENT' ? `no model file at ${file}` : `could not read ${path}: ${(error as Error).message}`);
   }
   const folder = dirname(path);
   const name = basename(path).replace(/\.min\.js$/, '.json');
@@ -84,4 +93,41 @@ export async function loadFile(path: string, options: LoadOptions = {}): Promise
 /** Describes the model file at `path` without importing it. */
 export async function inspectFile(path: string, options: LoadOptions = {}): Promise<Inspection> {
   return inspect(await readModelFiles(path), options);
+}
+
+/** The folder of an installed package, found from its entry point (exports maps hide package.json and data files). */
+function packageDir(name: string, from: string): string | null {
+  let dir: string;
+  try {
+    dir = dirname(createRequire(join(from, 'noop.js')).resolve(name));
+  } catch {
+    return null;
+  }
+  while (dir !== dirname(dir)) {
+    try {
+      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === name) return dir;
+    } catch {
+      // not the package root: keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+/**
+ * A model file named in a config: a path relative to `base` (the config's folder), or inside
+ * an installed npm package ('nsfwjs/dist/models/mobilenet_v2/model.min.js'), looked up from
+ * `base`, the working directory, and this package.
+ */
+export function resolveModelPath(file: string, base: string): string {
+  const local = isAbsolute(file) ? file : resolve(base, file);
+  if (existsSync(local)) return local;
+  const parts = file.split('/');
+  const name = file.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  const rest = parts.slice(file.startsWith('@') ? 2 : 1).join('/');
+  for (const from of [base, process.cwd(), dirname(new URL(import.meta.url).pathname)]) {
+    const dir = packageDir(name, from);
+    if (dir !== null && existsSync(join(dir, rest))) return join(dir, rest);
+  }
+  throw new FileError(`no model file '${file}': not a file next to the config (${local}), nor a path inside an installed package`);
 }

@@ -1,30 +1,18 @@
 // Where the real pretrained models of the tests live (npm packages installed as dev
 // dependencies), and TF.js — the reference the imports are checked against.
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveModelPath } from '../src/node.js';
 
 const require = createRequire(import.meta.url);
-
-/** The folder of an installed package (found from its entry point: exports maps hide package.json and data files). */
-export function packageDir(name: string, entry = name): string {
-  let dir = dirname(require.resolve(entry));
-  while (dir !== dirname(dir)) {
-    try {
-      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === name) return dir;
-    } catch {
-      // not a package root: keep walking up
-    }
-    dir = dirname(dir);
-  }
-  throw new Error(`package ${name} not found from ${entry}`);
-}
+const here = dirname(fileURLToPath(import.meta.url));
 
 /** nsfwjs's ImageNet-pretrained MobileNetV2 (TF.js layers model, uint8 weights, UMD .min.js wrappers). */
-export const MOBILENET_DIR = (): string => join(packageDir('nsfwjs'), 'dist/models/mobilenet_v2');
+export const MOBILENET_DIR = (): string => dirname(resolveModelPath('nsfwjs/dist/models/mobilenet_v2/model.min.js', here));
 
 /** @vladmandic/face-api's model folder (weights manifests + .bin shards). */
-export const FACE_API_MODELS = (): string => join(packageDir('@vladmandic/face-api', '@vladmandic/face-api/dist/face-api.node-wasm.js'), 'model');
+export const FACE_API_MODELS = (): string => dirname(resolveModelPath('@vladmandic/face-api/model/face_expression_model.bin', here));
 
 type Tf = typeof import('@tensorflow/tfjs');
 let tf: Tf | null = null;
