@@ -7,10 +7,11 @@ import cliProgress from 'cli-progress';
 import { engine } from '@minibatch/core';
 import { fashionMnistFiles, preprocessorFromJSON } from '@minibatch/data';
 import {
-  ConfigError, INPUT_SHAPES, buildModel, defaultRegistry, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
+  ConfigError, INPUT_SHAPES, buildModel, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
   type DatasetName, type EpochLogs, type RunConfig,
 } from '@minibatch/train';
 import { FileError, checkOutputs, loadModel, saveModel } from '@minibatch/train/node';
+import { pretrainedRegistry } from '@minibatch/pretrained';
 
 export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -48,6 +49,8 @@ export interface TrainArgs {
   config: string;
   epochs?: number;
   seed?: number;
+  /** Train on this many samples (a stratified subset): overrides data.limit. */
+  limit?: number;
   out?: string;
   json?: boolean;
   /** The most memory one training step may use ('2GB'); default: all the engine can hold. */
@@ -72,6 +75,10 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     config.epochs = args.epochs;
   }
   if (args.seed !== undefined) config.seed = args.seed;
+  if (args.limit !== undefined) {
+    if (args.limit < 1) throw new ConfigError(`--limit must be at least 1, got ${args.limit}`);
+    config.data.limit = args.limit;
+  }
   let memoryLimit: number | undefined;
   if (args.memory !== undefined) {
     try {
@@ -148,7 +155,7 @@ export interface EvalArgs {
 
 /** `minibatch eval <model.safetensors> [--data mnist|fashion-mnist]`: test-split loss and accuracy. */
 export async function evalCommand(args: EvalArgs, io: Io): Promise<number> {
-  const registry = defaultRegistry();
+  const registry = pretrainedRegistry();
   const loaded = await loadModel(args.model, registry);
   if (loaded.notice !== undefined) io.err.write(`minibatch: note: ${loaded.notice}\n`);
   const info = (loaded.info ?? {}) as { data?: RunConfig['data']; loss?: RunConfig['loss'] };

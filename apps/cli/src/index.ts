@@ -14,22 +14,27 @@ import { RegistryError } from '@minibatch/registry';
 import { ConfigError, FormatError } from '@minibatch/train';
 import { FileError } from '@minibatch/train/node';
 import { augmentPreviewCommand } from './augment.js';
+import { finetuneCommand, inspectCommand } from './pretrained.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 
 export type { Io } from './commands.js';
 
 const USAGE = `usage:
-  minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--threads N] [--memory SIZE] [--json]
+  minibatch train <config.json> [--epochs N] [--seed S] [--limit N] [--out model.safetensors] [--threads N] [--memory SIZE] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
-  minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]`;
+  minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]
+  minibatch finetune <finetune.json> [--limit N] [--seed S] [--out model.safetensors] [--threads N] [--json]
+  minibatch inspect <model file: model.json, .min.js, *-weights_manifest.json, .onnx, .safetensors> [--json]`;
 
 /** The options each command takes (any other is a usage error, not silently ignored). */
 const COMMANDS: Record<string, readonly string[]> = {
-  train: ['epochs', 'seed', 'out', 'threads', 'memory', 'json'],
+  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'json'],
   eval: ['data', 'threads', 'json'],
   summary: [],
   'augment-preview': ['out', 'count', 'variants', 'scale', 'seed'],
+  finetune: ['limit', 'seed', 'out', 'threads', 'json'],
+  inspect: ['json'],
 };
 
 /** Errors that mean "the command line, a config or an input file is wrong": exit 2. */
@@ -52,7 +57,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
-        memory: { type: 'string' },
+        memory: { type: 'string' }, limit: { type: 'string' },
       },
     });
     const [command, target, ...extra] = positionals;
@@ -75,12 +80,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     switch (command) {
       case 'train':
         return await trainCommand({
-          config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), out: values.out, json: values.json, memory: values.memory,
+          config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), limit: int('limit', values.limit), out: values.out, json: values.json, memory: values.memory,
         }, io);
       case 'eval':
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);
       case 'summary':
         return await summaryCommand({ config: target }, io);
+      case 'finetune':
+        return await finetuneCommand({ config: target, limit: int('limit', values.limit), seed: int('seed', values.seed), out: values.out, json: values.json }, io);
+      case 'inspect':
+        return await inspectCommand({ model: target, json: values.json }, io);
       default:
         return await augmentPreviewCommand({
           config: target, out: values.out, count: int('count', values.count), variants: int('variants', values.variants),
