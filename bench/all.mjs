@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 let failed = 0;
-for (const file of ['gemm.mjs', 'optim.mjs', 'augment.mjs', 'train.mjs']) {
+for (const file of ['gemm.mjs', 'optim.mjs', 'augment.mjs', 'train.mjs', 'pretrained.mjs']) {
   const { status } = spawnSync(process.execPath, [new URL(file, import.meta.url).pathname, ...args], { stdio: 'inherit' });
   if (status !== 0) {
     failed++;

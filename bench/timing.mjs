@@ -33,3 +33,18 @@ export function summary(values, round = (x) => Number(x.toPrecision(4))) {
   const s = [...values].sort((a, b) => a - b);
   return { value: round(s[s.length >> 1]), min: round(s[0]), max: round(s[s.length - 1]), runs: s.length };
 }
+
+/**
+ * A repeatable, comma-separated filter flag of a benchmark's command line (--case mlp --case
+ * cnn, --case mlp,cnn): the known values asked for, in known order, all by default; an unknown
+ * one ends the process with exit code 2, naming the known ones.
+ */
+export function listFlag(argv, bench, name, known) {
+  const wanted = argv.flatMap((a, i) => (a === `--${name}` ? (argv[i + 1] ?? '').split(',').filter(Boolean) : []));
+  const unknown = wanted.find((w) => !known.includes(w));
+  if (unknown !== undefined) {
+    console.error(`${bench}: unknown --${name} '${unknown}' — known: ${known.join(', ')}`);
+    process.exit(2);
+  }
+  return wanted.length > 0 ? known.filter((k) => wanted.includes(k)) : known;
+}

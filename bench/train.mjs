@@ -37,6 +37,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listFlag } from './timing.mjs';
 
 const CASES = {
   mlp: { title: 'MLP 784-256-128-10', epochs: 3 },
@@ -55,21 +56,10 @@ const argv = process.argv.slice(2);
 
 // ------------------------------------------------------------------ the orchestrator
 
-/** A repeatable, comma-separated filter flag (--case mlp --case cnn, --case mlp,cnn). */
-function listFlag(name, known) {
-  const wanted = argv.flatMap((a, i) => (a === `--${name}` ? (argv[i + 1] ?? '').split(',').filter(Boolean) : []));
-  const unknown = wanted.find((w) => !known.includes(w));
-  if (unknown !== undefined) {
-    console.error(`train: unknown --${name} '${unknown}' — known: ${known.join(', ')}`);
-    process.exit(2);
-  }
-  return wanted.length > 0 ? known.filter((k) => wanted.includes(k)) : known;
-}
-
 async function main() {
   const json = argv.includes('--json');
-  const cases = listFlag('case', Object.keys(CASES));
-  const systems = listFlag('system', SYSTEMS);
+  const cases = listFlag(argv, 'train', 'case', Object.keys(CASES));
+  const systems = listFlag(argv, 'train', 'system', SYSTEMS);
   const budgetS = argv.includes('--quick') ? QUICK_BUDGET_S : BUDGET_S;
   const dir = mkdtempSync(join(tmpdir(), 'minibatch-bench-train-'));
   const records = [];
