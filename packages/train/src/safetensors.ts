@@ -123,8 +123,8 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata:
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** float16 bits → float32 value. */
-function half(bits: number): number {
+/** float16 bits → their value (IEEE 754 half precision: subnormals, infinities, NaN). */
+export function float16Value(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exp = (bits >> 10) & 0x1f;
   const frac = bits & 0x3ff;
@@ -219,7 +219,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     const out = new Float32Array(count);
     const le = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.offsets[0], e.offsets[1] - e.offsets[0]);
     if (e.dtype === 'F32') for (let i = 0; i < count; i++) out[i] = le.getFloat32(i * 4, true);
-    else if (e.dtype === 'F16') for (let i = 0; i < count; i++) out[i] = half(le.getUint16(i * 2, true));
+    else if (e.dtype === 'F16') for (let i = 0; i < count; i++) out[i] = float16Value(le.getUint16(i * 2, true));
     else {
       const widen = new DataView(new ArrayBuffer(4));
       for (let i = 0; i < count; i++) {

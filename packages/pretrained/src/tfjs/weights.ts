@@ -2,7 +2,7 @@
 // manifest order, then each weight's bytes in turn — float32, int32, or quantized (uint8 /
 // uint16 as q·scale + min, float16 widened). See TF.js's io/weights_loader and
 // io/io_utils (decodeWeights); this is an independent reading of that format.
-import { FormatError } from '@minibatch/train';
+import { FormatError, float16Value } from '@minibatch/train';
 
 /** A weight as stored: name, shape, dtype and, when quantized, how. */
 export interface WeightSpec {
@@ -65,15 +65,6 @@ function elementBytes(w: WeightSpec): number {
   return w.quantization === undefined ? 4 : w.quantization.dtype === 'uint8' ? 1 : 2;
 }
 
-function half(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 /**
  * Decodes every weight of a manifest. `shard(path)` gives the bytes of one shard file (named
  * as in the manifest); a group's shards are concatenated in order and must hold exactly the
@@ -104,7 +95,7 @@ export function decodeWeights(groups: readonly WeightGroup[], shard: (path: stri
       if (q === undefined) {
         for (let i = 0; i < count; i++) data[i] = w.dtype === 'int32' ? view.getInt32(offset + i * 4, true) : view.getFloat32(offset + i * 4, true);
       } else if (q.dtype === 'float16') {
-        for (let i = 0; i < count; i++) data[i] = half(view.getUint16(offset + i * 2, true));
+        for (let i = 0; i < count; i++) data[i] = float16Value(view.getUint16(offset + i * 2, true));
       } else {
         // Affine dequantization: value = q·scale + min (TF.js quantizes to [min, max] in 2^bits steps).
         const { scale, min } = q as { scale: number; min: number };
