@@ -145,65 +145,85 @@ export async function runFinetune(input: FinetuneConfig | unknown, options: Fine
   const registry = options.registry ?? pretrainedRegistry();
   const { inputLayers, head, augmentation, pre } = resolveFinetune(config, registry, source);
   const pretrained = await options.load(config.pretrained.file, config.pretrained.format);
-  let backbone = inFile(source, () => {
-    try {
-      return cut(pretrained, config.pretrained.cut);
-    } catch (error) {
-      throw new ConfigError(`pretrained.cut: ${(error as Error).message}`);
-    }
-  });
-  if (config.pretrained.weights === 'random') {
-    // The same layers from their config: weights drawn from the seed, BatchNorm statistics reset.
-    const fresh = modelFromConfig(registry, withBatchNormMomentum(modelToConfig(backbone), FROM_SCRATCH_MOMENTUM));
-    fresh.setTrainable(true);
-    pretrained.dispose();
-    backbone = fresh;
-  }
-  config.stages.forEach(({ train }, i) => {
-    if (typeof train !== 'object') return;
-    try {
-      findLayer(backbone, train.from);
-    } catch (error) {
-      throw new ConfigError(`${source}: stages[${i}].train.from: ${(error as Error).message}`);
-    }
-  });
-  const trunk = new Sequential([...inputLayers, backbone]);
-  const model = new Sequential([trunk, ...head]);
-  const raw = (options.data ?? loadConfigData)(config.data, config.seed);
-  const fitted = pre === null ? null : pre.fit(raw.train);
-  const prepare = (d: Dataset): Dataset => (fitted === null ? d : fitted.transform(d));
-  const data: Splits = { train: prepare(raw.train), test: prepare(raw.test), ...(raw.validation ? { validation: prepare(raw.validation) } : {}) };
-  inFile(source, () => {
-    try {
-      model.build(data.train.shape, new Rng(config.seed));
-    } catch (error) {
-      throw new ConfigError(`the head does not fit: ${(error as Error).message}`);
-    }
-  });
-  checkDataset(model, data.train, 'the training data');
-  augmentation?.fit?.({ x: data.train.x, shape: data.train.shape });
-  const stages: FinetuneResult['stages'] = [];
-  for (const [i, stage] of config.stages.entries()) {
-    freeze(trunk);
-    if (stage.train === 'all') unfreeze(trunk);
-    else if (typeof stage.train === 'object') unfreeze(backbone, { from: stage.train.from });
-    if (stage.freezeBatchNorm) freeze(trunk, (l) => l.module.name === 'batchNorm');
-    const optimizer = createAt<Optimizer<object>>(registry, 'optimizer', stage.optimizer.name, stage.optimizer.config, ['stages', i, 'optimizer']);
-    const lr = (optimizer.defaults as { lr?: unknown }).lr;
-    const backboneParams = trunk.trainableParameters();
-    if (backboneParams.length > 0) {
-      optimizer.addParamGroup({ params: backboneParams, name: 'backbone', ...(stage.backboneLr !== 1 ? { lr: (lr as number) * stage.backboneLr } : {}) } as never);
-    }
-    optimizer.addParamGroup({ params: head.flatMap((l) => l.trainableParameters()), name: 'head' } as never);
-    const history = finetune(model, data.train, {
-      epochs: stage.epochs, batchSize: config.batchSize, seed: config.seed + i, optimizer, registry,
-      metrics: config.metrics as MetricName[], validation: data.validation, cache: stage.cache,
-      transform: augmentation === null || !stage.augment ? undefined : toBatchTransform(augmentation, { classes: data.train.classes }),
-      callbacks: { onEpochEnd: (logs) => options.onEpochEnd?.(i, logs) },
+  // What holds loaded weights, freed if anything below fails: the whole file, then the cut.
+  let backbone: Module = pretrained;
+  try {
+    backbone = inFile(source, () => {
+      try {
+        return cut(pretrained, config.pretrained.cut);
+      } catch (error) {
+        throw new ConfigError(`pretrained.cut: ${(error as Error).message}`);
+      }
     });
-    optimizer.dispose();
-    const test = evaluate(model, data.test, { metrics: ['accuracy'] });
-    stages.push({ epochs: history.epochs, cached: history.cached, test: { loss: test.loss, accuracy: test.accuracy } });
+    disposeUnused(pretrained, backbone);
+    if (config.pretrained.weights === 'random') {
+      // The same layers from their config: weights drawn from the seed, BatchNorm statistics reset.
+      const fresh = modelFromConfig(registry, withBatchNormMomentum(modelToConfig(backbone), FROM_SCRATCH_MOMENTUM));
+      fresh.setTrainable(true);
+      backbone.dispose();
+      backbone = fresh;
+    }
+    config.stages.forEach(({ train }, i) => {
+      if (typeof train !== 'object') return;
+      try {
+        findLayer(backbone, train.from);
+      } catch (error) {
+        throw new ConfigError(`${source}: stages[${i}].train.from: ${(error as Error).message}`);
+      }
+    });
+    const trunk = new Sequential([...inputLayers, backbone]);
+    const model = new Sequential([trunk, ...head]);
+    const raw = (options.data ?? loadConfigData)(config.data, config.seed);
+    const fitted = pre === null ? null : pre.fit(raw.train);
+    const prepare = (d: Dataset): Dataset => (fitted === null ? d : fitted.transform(d));
+    const data: Splits = { train: prepare(raw.train), test: prepare(raw.test), ...(raw.validation ? { validation: prepare(raw.validation) } : {}) };
+    inFile(source, () => {
+      try {
+        model.build(data.train.shape, new Rng(config.seed));
+      } catch (error) {
+        throw new ConfigError(`the head does not fit: ${(error as Error).message}`);
+      }
+    });
+    checkDataset(model, data.train, 'the training data');
+    augmentation?.fit?.({ x: data.train.x, shape: data.train.shape });
+    const stages: FinetuneResult['stages'] = [];
+    for (const [i, stage] of config.stages.entries()) {
+      freeze(trunk);
+      if (stage.train === 'all') unfreeze(trunk);
+      else if (typeof stage.train === 'object') unfreeze(backbone, { from: stage.train.from });
+      if (stage.freezeBatchNorm) freeze(trunk, (l) => l.module.name === 'batchNorm');
+      const optimizer = createAt<Optimizer<object>>(registry, 'optimizer', stage.optimizer.name, stage.optimizer.config, ['stages', i, 'optimizer']);
+      const lr = (optimizer.defaults as { lr?: unknown }).lr;
+      const backboneParams = trunk.trainableParameters();
+      if (backboneParams.length > 0) {
+        optimizer.addParamGroup({ params: backboneParams, name: 'backbone', ...(stage.backboneLr !== 1 ? { lr: (lr as number) * stage.backboneLr } : {}) } as never);
+      }
+      optimizer.addParamGroup({ params: head.flatMap((l) => l.trainableParameters()), name: 'head' } as never);
+      let history: ReturnType<typeof finetune>;
+      try {
+        history = finetune(model, data.train, {
+          epochs: stage.epochs, batchSize: config.batchSize, seed: config.seed + i, optimizer, registry,
+          metrics: config.metrics as MetricName[], validation: data.validation, cache: stage.cache,
+          transform: augmentation === null || !stage.augment ? undefined : toBatchTransform(augmentation, { classes: data.train.classes }),
+          callbacks: { onEpochEnd: (logs) => options.onEpochEnd?.(i, logs) },
+        });
+      } finally {
+        optimizer.dispose();
+      }
+      const test = evaluate(model, data.test, { metrics: ['accuracy'] });
+      stages.push({ epochs: history.epochs, cached: history.cached, test: { loss: test.loss, accuracy: test.accuracy } });
+    }
+    return { model, stages, data, preprocessing: fitted?.toJSON() };
+  } catch (error) {
+    backbone.dispose();
+    for (const layer of [...inputLayers, ...head]) layer.dispose();
+    throw error;
   }
-  return { model, stages, data, preprocessing: fitted?.toJSON() };
 }
+
+/** Frees the weights and buffers of `whole` that `part` (a cut of it) does not share. */
+function disposeUnused(whole: Module, part: Module): void {
+  const used = new Set([...part.parameters(), ...part.namedBuffers().map(([, t]) => t)]);
+  for (const t of [...whole.parameters(), ...whole.namedBuffers().map(([, t]) => t)]) if (!used.has(t)) t.dispose();
+}
+

@@ -1,6 +1,7 @@
 // runFinetune: a whole recipe from one config — checked before any work, BatchNorm kept frozen
 // while the backbone thaws, and the random-init control built as the same architecture.
 import { describe, expect, it } from 'vitest';
+import { engine } from '@minibatch/core';
 import type { Module } from '@minibatch/layers';
 import { loadFile } from '../src/node.js';
 import { layersOf, parseFinetuneConfig, runFinetune, type FinetuneConfig } from '../src/index.js';
@@ -54,6 +55,20 @@ describe('runFinetune', () => {
     expect(new Set(momenta(pretrained))).toEqual(new Set([0.999]));
     model.dispose();
     pretrained.dispose();
+  }, 60_000);
+
+  it('frees what it loaded: the layers past the cut at once, everything when a later check fails', async () => {
+    const live = (): number => engine().stats().liveBytes;
+    const before = live();
+    const { model } = await runFinetune(config({ stages: [{ ...base.stages[0], train: 'head' }] }), { load });
+    const kept = live() - before;
+    const tensors = [...model.parameters(), ...model.parameters().flatMap((p) => (p.grad ? [p.grad] : [])), ...model.namedBuffers().map(([, t]) => t)];
+    const bytes = tensors.reduce((n, t) => n + t.size * 4, 0);
+    expect(kept).toBeLessThan(bytes * 1.1 + 4096); // the model's own weights (and the head's gradients), not the whole file's
+    model.dispose();
+    expect(live()).toBe(before);
+    await expect(runFinetune(config({ head: [{ name: 'dense', config: { units: 10 } }] }), { load })).rejects.toThrow(/the head does not fit/);
+    expect(live()).toBe(before);
   }, 60_000);
 
   it('refuses a scaled backbone LR under a schedule before loading anything', async () => {
