@@ -169,6 +169,52 @@ function reportPlateau(opt: Optimizer<object>, metric: number): void {
   }
 }
 
+/** What one training step needs, resolved: the loss, the optimizer over the model's parameters, penalties and constraints. */
+export interface StepParts {
+  loss: Loss;
+  optimizer: Optimizer<object>;
+  penalties?: readonly PenaltyTerm[];
+  constraints?: readonly ParameterConstraint[];
+  /** Return the model's outputs for the batch (to count hits); default false. */
+  scores?: boolean;
+}
+
+/** The figures of one step: the data loss, the penalty (0 without penalties) and, when asked, the outputs. */
+export interface StepResult {
+  loss: number;
+  penalty: number;
+  scores: Float32Array | null;
+}
+
+/**
+ * One step of mini-batch SGD in its own memory scope: forward, data loss + penalties,
+ * backward, the optimizer's update, then the constraints. `fit` is a loop of these; a caller
+ * that must stay responsive between steps (a Web Worker that takes pause and predict
+ * messages) runs them itself, with batches from a DataLoader.
+ *
+ * @example
+ * for (const batch of loader) {
+ *   const { loss } = trainStep(model, batch, { loss: losses.softmaxCrossEntropy(), optimizer });
+ * }
+ */
+export function trainStep(model: Module, batch: { x: Tensor; y: Int32Array; targets?: Tensor | null }, parts: StepParts): StepResult {
+  const { penalties = [], constraints = [], optimizer } = parts;
+  return scope(() => {
+    const output = model.forward(batch.x);
+    const l = parts.loss(output, targetOf(batch.targets ?? null, batch.y));
+    let penalty: Tensor | null = null;
+    for (const p of penalties) {
+      const term = p.penalty(model);
+      penalty = penalty === null ? term : add(penalty, term);
+    }
+    optimizer.zeroGrad();
+    (penalty === null ? l : add(l, penalty)).backward();
+    optimizer.step();
+    for (const c of constraints) c.constrain(model);
+    return { loss: l.item(), penalty: penalty === null ? 0 : penalty.item(), scores: parts.scores === true ? output.data().slice() : null };
+  });
+}
+
 /**
  * Trains `model` on `data` and returns the per-epoch history.
  *
@@ -203,24 +249,8 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
     const hits = ks.map(() => 0);
     let batchIndex = 0;
     for (const batch of loader) {
-      const [stepLoss, stepPenalty] = scope(() => {
-        const output = model.forward(batch.x);
-        const l = loss(output, targetOf(batch.targets, batch.y));
-        let penalty: Tensor | null = null;
-        for (const p of penalties) {
-          const term = p.penalty(model);
-          penalty = penalty === null ? term : add(penalty, term);
-        }
-        optimizer.zeroGrad();
-        (penalty === null ? l : add(l, penalty)).backward();
-        optimizer.step();
-        for (const c of constraints) c.constrain(model);
-        if (ks.length > 0) {
-          const scores = output.data();
-          ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
-        }
-        return [l.item(), penalty === null ? 0 : penalty.item()];
-      });
+      const { loss: stepLoss, penalty: stepPenalty, scores } = trainStep(model, batch, { loss, optimizer, penalties, constraints, scores: ks.length > 0 });
+      if (scores !== null) ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
       if (!Number.isFinite(stepLoss + stepPenalty)) {
         throw new ArgumentError(
           `fit: the ${Number.isFinite(stepLoss) ? 'penalty' : 'loss'} became ${Number.isFinite(stepLoss) ? stepPenalty : stepLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} — the learning rate is probably too high (lower it 3–10×), or the inputs are not normalized`,

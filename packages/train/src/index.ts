@@ -1,7 +1,7 @@
 // @minibatch/train: the fit loop, evaluation, metrics, and model files.
-export { fit, evaluate, predict } from './fit.js';
+export { fit, evaluate, predict, trainStep } from './fit.js';
 export type {
-  FitOptions, EvaluateOptions, PredictOptions, History, EpochLogs, BatchLogs, Callbacks, MetricName, PenaltyTerm, ParameterConstraint,
+  FitOptions, EvaluateOptions, PredictOptions, History, EpochLogs, BatchLogs, Callbacks, MetricName, PenaltyTerm, ParameterConstraint, StepParts, StepResult,
 } from './fit.js';
 export { correctCount, topKCount } from './metrics.js';
 export { encodeSafetensors, decodeSafetensors, float16Value, FormatError } from './safetensors.js';
@@ -17,3 +17,5 @@ export type { Experiment, ExperimentOptions, ResolvedRun, RunOptions, Splits, Da
 export { checkDataset } from './checks.js';
 export { estimateTrainingMemory, formatBytes, parseBytes } from './sizes.js';
 export type { MemoryEstimate } from './sizes.js';
+export { layerActivity, snapshotParameters, parameterHealth, diagnose } from './monitors.js';
+export type { LayerActivity, ParameterHealth, Diagnosis, Histogram } from './monitors.js';

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng, mul, noGrad, relu, square, sum, tensor } from '@minibatch/core';
-import { createDataset, type Dataset } from '@minibatch/data';
+import { DataLoader, createDataset, type Dataset } from '@minibatch/data';
 import { layers, losses, modelFromConfig } from '@minibatch/layers';
 import { Adam, SGD, optimizers } from '@minibatch/optimizers';
 import { createRegistry, define, z } from '@minibatch/registry';
 import {
-  type EpochLogs, type PenaltyTerm, FormatError, correctCount, decodeModel, decodeSafetensors, encodeModel, encodeSafetensors, evaluate, fit, predict, topKCount,
+  type EpochLogs, type PenaltyTerm, FormatError, correctCount, decodeModel, decodeSafetensors, encodeModel, encodeSafetensors, evaluate, fit, predict, topKCount, trainStep,
 } from '../src/index.js';
 import { loadModel, saveModel } from '../src/node.js';
 
@@ -65,6 +65,33 @@ describe('fit', () => {
       return h.epochs.map((e) => e.loss);
     };
     expect(run()).toEqual(run());
+  });
+
+  it('is a loop of trainStep: the same batches stepped by hand give the same weights and losses', () => {
+    const data = blobs(100, 5);
+    const viaFit = mlp();
+    const fitLosses: number[] = [];
+    fit(viaFit, data, { epochs: 2, batchSize: 25, seed: 7, optimizer: new Adam(undefined, { lr: 0.01 }), callbacks: { onBatchEnd: (b) => void fitLosses.push(b.loss) } });
+    const byHand = mlp();
+    byHand.build(data.shape, new Rng(7));
+    byHand.train();
+    const optimizer = new Adam(byHand.trainableParameters(), { lr: 0.01 });
+    const loader = new DataLoader(data, { batchSize: 25, seed: 7, shuffle: true });
+    const stepped: number[] = [];
+    for (let epoch = 0; epoch < 2; epoch++) {
+      for (const batch of loader) {
+        const result = trainStep(byHand, batch, { loss: losses.softmaxCrossEntropy(), optimizer, scores: true });
+        expect(result.scores).toHaveLength(25 * 3);
+        expect(result.penalty).toBe(0);
+        stepped.push(result.loss);
+      }
+    }
+    expect(stepped).toEqual(fitLosses);
+    const weights = (m: typeof viaFit) => m.parameters().map((p) => Array.from(p.data()));
+    expect(weights(byHand)).toEqual(weights(viaFit));
+    viaFit.dispose();
+    byHand.dispose();
+    optimizer.dispose();
   });
 
   it('builds an unbuilt model from the run seed', () => {

@@ -1,0 +1,205 @@
+// Watching a network train, as the lectures' "babysitting the learning process" asks: what each
+// layer's activations look like (histograms, dead ReLUs, saturated tanh/sigmoid units), how
+// big each update is next to its weights (healthy ≈ 1e-3), and, from those, what is wrong in
+// words a person can act on.
+import { noGrad, scope, type Tensor } from '@minibatch/core';
+import type { Module } from '@minibatch/layers';
+
+export interface Histogram {
+  /** bins + 1 edges, from the smallest value to the largest. */
+  edges: number[];
+  counts: number[];
+}
+
+/** One layer's output over a batch. */
+export interface LayerActivity {
+  index: number;
+  /** The layer's label, or its registry name and index ('dense 2'). */
+  label: string;
+  /** The activation applied at the layer's output ('relu', 'tanh', …), or null. */
+  activation: string | null;
+  /** Per-sample output shape. */
+  shape: number[];
+  mean: number;
+  std: number;
+  histogram: Histogram;
+  /** After a ReLU: the fraction of units (last axis) not positive for any sample of the batch. */
+  dead: number | null;
+  /** After tanh or sigmoid: the fraction of values within 3% of the range's ends. */
+  saturated: number | null;
+}
+
+/** One parameter's size, its gradient's and its last update's. */
+export interface ParameterHealth {
+  name: string;
+  shape: number[];
+  norm: number;
+  /** ‖∇w‖, when the parameter has a gradient. */
+  gradNorm: number | null;
+  /** ‖Δw‖ / ‖w‖ since the snapshot (null without one); the lectures' healthy value is about 1e-3. */
+  updateRatio: number | null;
+}
+
+export interface Diagnosis {
+  /** What the diagnosis is about: 'loss', a layer's label or a parameter's name. */
+  subject: string;
+  message: string;
+}
+
+/** The range ends of the bounded activations, for saturation. */
+const BOUNDS: Record<string, [number, number]> = { tanh: [-1, 1], sigmoid: [0, 1], hardSigmoid: [0, 1], scaledTanh: [-1.7159, 1.7159] };
+const RELUS = new Set(['relu', 'relu6', 'clippedRelu']);
+const HEALTHY_RATIO = 1e-3;
+
+/** The activation at a layer's output: the layer itself (relu, tanh) or a fused one (dense, conv2d). */
+function activationOf(layer: Module): string | null {
+  if (layer.name in BOUNDS || RELUS.has(layer.name)) return layer.name;
+  const fused = (layer as unknown as { activation?: { name?: unknown } | null }).activation;
+  return typeof fused?.name === 'string' ? fused.name : null;
+}
+
+function histogramOf(values: Float32Array, bins: number, min: number, max: number): Histogram {
+  const width = max > min ? (max - min) / bins : 1;
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < values.length; i++) counts[Math.min(bins - 1, Math.floor((values[i] - min) / width))]++;
+  return { edges: Array.from({ length: bins + 1 }, (_, i) => min + i * width), counts };
+}
+
+function activityOf(values: Float32Array, shape: number[], index: number, label: string, activation: string | null, bins: number): LayerActivity {
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const mean = sum / values.length;
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) squares += (values[i] - mean) ** 2;
+  let dead: number | null = null;
+  if (activation !== null && RELUS.has(activation)) {
+    const units = shape[shape.length - 1];
+    const alive = new Uint8Array(units);
+    for (let i = 0; i < values.length; i++) if (values[i] > 0) alive[i % units] = 1;
+    dead = 1 - alive.reduce((a, b) => a + b, 0) / units;
+  }
+  let saturated: number | null = null;
+  const bounds = activation === null ? undefined : BOUNDS[activation];
+  if (bounds !== undefined) {
+    const margin = 0.03 * (bounds[1] - bounds[0]);
+    let count = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] < bounds[0] + margin || values[i] > bounds[1] - margin) count++;
+    saturated = count / values.length;
+  }
+  return { index, label, activation, shape, mean, std: Math.sqrt(squares / values.length), histogram: histogramOf(values, bins, min, max), dead, saturated };
+}
+
+/**
+ * Runs `x` through the layers of `model` (a Sequential, or any module with `layers`) one at a
+ * time, without recording gradients and in the mode the model is in, and describes each
+ * layer's output.
+ *
+ * @example
+ * for (const a of layerActivity(model, batch.x)) console.log(a.label, a.std, a.dead);
+ */
+export function layerActivity(model: Module, x: Tensor, options: { bins?: number } = {}): LayerActivity[] {
+  const { bins = 30 } = options;
+  const list = (model as unknown as { layers?: readonly Module[] }).layers ?? [model];
+  const out: LayerActivity[] = [];
+  noGrad(() => scope(() => {
+    let h = x;
+    list.forEach((layer, i) => {
+      h = layer.forward(h);
+      out.push(activityOf(h.data(), h.shape.slice(1), i, layer.label ?? `${layer.name} ${i}`, activationOf(layer), bins));
+    });
+  }));
+  return out;
+}
+
+/** A copy of every parameter's values, to measure the next update against. */
+export function snapshotParameters(model: Module): Map<string, Float32Array> {
+  return new Map(model.namedParameters().map(([name, p]) => [name, p.data().slice()]));
+}
+
+const norm = (values: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i] * values[i];
+  return Math.sqrt(s);
+};
+
+/**
+ * Norms of each parameter and of its gradient, and ‖Δw‖ / ‖w‖ since `before` (a
+ * snapshotParameters() taken before the step).
+ */
+export function parameterHealth(model: Module, before?: ReadonlyMap<string, Float32Array>): ParameterHealth[] {
+  return model.namedParameters().map(([name, p]) => {
+    const now = p.data();
+    const w = norm(now);
+    let updateRatio: number | null = null;
+    const previous = before?.get(name);
+    if (previous !== undefined && previous.length === now.length) {
+      let s = 0;
+      for (let i = 0; i < now.length; i++) s += (now[i] - previous[i]) ** 2;
+      updateRatio = w > 0 ? Math.sqrt(s) / w : null;
+    }
+    return { name, shape: p.shape.slice(), norm: w, gradNorm: p.grad === null ? null : norm(p.grad.data()), updateRatio };
+  });
+}
+
+const percent = (f: number): string => `${Math.round(f * 100)}%`;
+const times = (f: number): string => `${f >= 10 ? Math.round(f) : f.toFixed(1)}×`;
+
+/** What the figures say is wrong, each as something to do; an empty list when nothing is. */
+export function diagnose(input: {
+  losses?: readonly number[];
+  activity?: readonly LayerActivity[];
+  parameters?: readonly ParameterHealth[];
+  /** Accuracy on the training and on the validation data, to tell over- and underfitting. */
+  accuracy?: { train: number; validation: number };
+}): Diagnosis[] {
+  const found: Diagnosis[] = [];
+  const losses = input.losses ?? [];
+  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  if (bad >= 0) {
+    found.push({ subject: 'loss', message: `the loss became ${losses[bad]} at step ${bad + 1}: the learning rate is too high or the inputs are not normalized; lower the learning rate 10× and check the data` });
+  } else if (losses.length >= 10) {
+    const window = losses.slice(-50);
+    const low = Math.min(...window);
+    const last = window[window.length - 1];
+    if (low > 0 && last > 10 * low) {
+      found.push({ subject: 'loss', message: `learning rate too high: the loss rose ${times(last / low)} in ${window.length} steps; try a learning rate 10× lower` });
+    } else if (losses.length >= 100) {
+      const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const first = mean(losses.slice(0, 20));
+      if (mean(losses.slice(-20)) > 0.99 * first) {
+        found.push({ subject: 'loss', message: `the loss has not fallen in ${losses.length} steps: the learning rate is likely too low (or so high that it bounces); check the update/weight ratios` });
+      }
+    }
+  }
+  for (const p of input.parameters ?? []) {
+    if (p.updateRatio === null || p.shape.length < 2 || p.updateRatio === 0) continue;
+    const factor = p.updateRatio / HEALTHY_RATIO;
+    if (factor > 10) found.push({ subject: p.name, message: `updates are ${p.updateRatio.toExponential(1)} of the weights (healthy ≈ 1e-3): the learning rate is likely ~${times(factor)} too high` });
+    else if (factor < 0.1) found.push({ subject: p.name, message: `updates are ${p.updateRatio.toExponential(1)} of the weights (healthy ≈ 1e-3): the learning rate is likely ~${times(1 / factor)} too low` });
+  }
+  for (const a of input.activity ?? []) {
+    if (a.dead !== null && a.dead > 0.5) {
+      found.push({ subject: a.label, message: `${percent(a.dead)} of the units never fire (dead ReLUs): check the initialization and the learning rate — try He init, a lower learning rate, or leaky ReLU` });
+    }
+    if (a.saturated !== null && a.saturated > 0.5) {
+      found.push({ subject: a.label, message: `${percent(a.saturated)} of the ${a.activation} outputs are saturated (gradients vanish there): normalize the inputs, use LeCun's 1.7159·tanh(2x/3) (scaledTanh) and Xavier or LeCun init` });
+    }
+    if (a.std < 1e-3 && a.histogram.counts.length > 0) {
+      found.push({ subject: a.label, message: `the activations have all but vanished (std ${a.std.toExponential(1)}): the initial weights are too small; use Xavier init for tanh, He init for ReLU` });
+    }
+  }
+  if (input.accuracy !== undefined) {
+    const { train, validation } = input.accuracy;
+    if (train - validation > 0.1) {
+      found.push({ subject: 'accuracy', message: `overfitting: training accuracy ${percent(train)} against ${percent(validation)} on validation; add regularization (L2, dropout, augmentation) or more data` });
+    }
+  }
+  return found;
+}

@@ -1,0 +1,133 @@
+// The monitors: each diagnosis is provoked by a run that has the problem, and stays silent on a
+// healthy run; the figures behind them are checked against direct computation.
+import { describe, expect, it } from 'vitest';
+import { Rng, randn, tensor } from '@minibatch/core';
+import { DataLoader, createDataset, type Dataset } from '@minibatch/data';
+import { layers, losses, modelFromConfig, type Module } from '@minibatch/layers';
+import { SGD } from '@minibatch/optimizers';
+import { createRegistry } from '@minibatch/registry';
+import { diagnose, layerActivity, parameterHealth, snapshotParameters, trainStep } from '../src/index.js';
+
+const registry = createRegistry().use(layers);
+
+function blobs(count: number, seed: number, scale = 1): Dataset {
+  const rng = new Rng(seed);
+  const x = new Float32Array(count * 8);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    y[i] = i % 4;
+    for (let d = 0; d < 8; d++) x[i * 8 + d] = scale * ((d === y[i] ? 2 : 0) + rng.normal());
+  }
+  return createDataset(x, y, [8], { classes: 4 });
+}
+
+/** Trains `steps` steps of SGD at `lr`; returns the losses and the last step's health. */
+function train(model: Module, data: Dataset, lr: number, steps: number) {
+  model.build(data.shape, new Rng(1));
+  model.train();
+  const optimizer = new SGD(model.trainableParameters(), { lr });
+  const loader = new DataLoader(data, { batchSize: 32, seed: 2 });
+  const seen: number[] = [];
+  let health = parameterHealth(model);
+  while (seen.length < steps) {
+    for (const batch of loader) {
+      const before = snapshotParameters(model);
+      seen.push(trainStep(model, batch, { loss: losses.softmaxCrossEntropy(), optimizer }).loss);
+      health = parameterHealth(model, before);
+      if (seen.length === steps) break;
+    }
+  }
+  optimizer.dispose();
+  return { losses: seen, health };
+}
+
+const mlp = (activation: string, extra: Record<string, unknown> = {}) => modelFromConfig(registry, [
+  { name: 'dense', config: { units: 32, activation, ...extra } },
+  { name: 'dense', config: { units: 4 } },
+]);
+
+describe('monitors', () => {
+  it('describe each layer: mean, std and histogram as computed directly, dead units after a ReLU', () => {
+    const model = modelFromConfig(registry, [{ name: 'dense', config: { units: 6, activation: 'relu', seed: 3 } }, { name: 'tanh' }]);
+    model.build([5], new Rng(1));
+    const x = randn([40, 5], { rng: new Rng(4) });
+    const [dense, tanh] = layerActivity(model, x, { bins: 10 });
+    const h = model.forward(x).data();
+    const direct = Array.from(h);
+    const mean = direct.reduce((a, b) => a + b, 0) / direct.length;
+    expect(tanh.mean).toBeCloseTo(mean, 6);
+    expect(tanh.std).toBeCloseTo(Math.sqrt(direct.reduce((a, b) => a + (b - mean) ** 2, 0) / direct.length), 6);
+    expect(tanh.histogram.counts.reduce((a, b) => a + b, 0)).toBe(240);
+    expect(tanh.histogram.edges).toHaveLength(11);
+    expect(tanh.activation).toBe('tanh');
+    expect(tanh.dead).toBeNull();
+    expect(dense.activation).toBe('relu');
+    expect(dense.dead).toBeGreaterThanOrEqual(0);
+    expect(dense.shape).toEqual([6]);
+    model.dispose();
+  });
+
+  it('a healthy run: updates near 1e-3 of the weights, nothing to report', () => {
+    const model = mlp('relu');
+    const { losses: l, health } = train(model, blobs(256, 1), 0.02, 120);
+    const kernels = health.filter((p) => p.shape.length === 2);
+    for (const p of kernels) {
+      expect(p.updateRatio).toBeGreaterThan(1e-4);
+      expect(p.updateRatio).toBeLessThan(1e-2);
+      expect(p.gradNorm).toBeGreaterThan(0);
+    }
+    const x = tensor(blobs(64, 2).x, [64, 8]);
+    expect(diagnose({ losses: l, parameters: health, activity: layerActivity(model, x) })).toEqual([]);
+    model.dispose();
+  });
+
+  it('a learning rate far too high: the loss explodes and the updates are too large', () => {
+    const model = mlp('relu');
+    const { losses: l, health } = train(model, blobs(256, 1, 5), 30, 40);
+    const found = diagnose({ losses: l, parameters: health });
+    expect(found.map((d) => d.message).join('\n')).toMatch(/learning rate too high: the loss rose|the loss became (NaN|Infinity).*lower the learning rate 10×|too high/);
+    model.dispose();
+  });
+
+  it('a learning rate far too low: updates too small, the loss does not fall', () => {
+    const model = mlp('relu');
+    const { losses: l, health } = train(model, blobs(256, 1), 1e-6, 120);
+    const messages = diagnose({ losses: l, parameters: health }).map((d) => d.message).join('\n');
+    expect(messages).toMatch(/the learning rate is likely ~\d+× too low/);
+    expect(messages).toMatch(/has not fallen in 120 steps/);
+    model.dispose();
+  });
+
+  it('dead ReLUs: biases started far below zero', () => {
+    const model = mlp('relu', { biasInitializer: { name: 'constant', config: { value: -20 } } });
+    model.build([8], new Rng(1));
+    const [first] = layerActivity(model, tensor(blobs(64, 2).x, [64, 8]));
+    expect(first.dead).toBe(1);
+    expect(diagnose({ activity: [first] })[0].message).toMatch(/100% of the units never fire \(dead ReLUs\).*He init/);
+    model.dispose();
+  });
+
+  it('saturated tanh: unscaled inputs', () => {
+    const model = mlp('tanh');
+    model.build([8], new Rng(1));
+    const [first] = layerActivity(model, tensor(blobs(64, 2, 100).x, [64, 8]));
+    expect(first.saturated).toBeGreaterThan(0.5);
+    expect(diagnose({ activity: [first] })[0].message).toMatch(/tanh outputs are saturated.*normalize the inputs.*scaledTanh/);
+    model.dispose();
+  });
+
+  it('vanishing activations: a deep tanh net with Gaussian(0.01) weights', () => {
+    const spec = Array.from({ length: 6 }, () => ({ name: 'dense', config: { units: 64, activation: 'tanh', kernelInitializer: { name: 'gaussian', config: { std: 0.01 } } } }));
+    const model = modelFromConfig(registry, spec);
+    model.build([64], new Rng(1));
+    const activity = layerActivity(model, randn([100, 64], { rng: new Rng(2) }));
+    expect(activity[5].std).toBeLessThan(1e-3);
+    expect(diagnose({ activity }).some((d) => d.subject === activity[5].label && /vanished.*Xavier/.test(d.message))).toBe(true);
+    model.dispose();
+  });
+
+  it('overfitting: training accuracy far above validation', () => {
+    expect(diagnose({ accuracy: { train: 0.99, validation: 0.8 } })[0].message).toMatch(/overfitting: training accuracy 99% against 80%/);
+    expect(diagnose({ accuracy: { train: 0.95, validation: 0.93 } })).toEqual([]);
+  });
+});
