@@ -199,6 +199,9 @@ export interface StepResult {
  */
 export function trainStep(model: Module, batch: { x: Tensor; y: Int32Array; targets?: Tensor | null }, parts: StepParts): StepResult {
   const { penalties = [], constraints = [], optimizer } = parts;
+  if (optimizer.groups.length === 0) {
+    throw new ArgumentError('trainStep: the optimizer has no parameters to update; create it over model.trainableParameters() or call optimizer.addParamGroup(...) first');
+  }
   return scope(() => {
     const output = model.forward(batch.x);
     const l = parts.loss(output, targetOf(batch.targets ?? null, batch.y));

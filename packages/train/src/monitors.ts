@@ -179,7 +179,13 @@ export function diagnose(input: {
     }
   }
   for (const p of input.parameters ?? []) {
-    if (p.updateRatio === null || p.shape.length < 2 || p.updateRatio === 0) continue;
+    if (p.shape.length < 2) continue;
+    if (p.gradNorm === 0) {
+      // Not a learning-rate problem: nothing reaches these weights (every unit they feed is dead, or the graph is cut).
+      found.push({ subject: p.name, message: 'gets no gradient at all: the units it feeds are dead or the graph is cut; see the layer diagnoses (dead ReLUs: lower the learning rate, He init)' });
+      continue;
+    }
+    if (p.updateRatio === null || p.updateRatio === 0) continue;
     const factor = p.updateRatio / HEALTHY_RATIO;
     if (factor > 10) found.push({ subject: p.name, message: `updates are ${p.updateRatio.toExponential(1)} of the weights (healthy ≈ 1e-3): the learning rate is likely ~${times(factor)} too high` });
     else if (factor < 0.1) found.push({ subject: p.name, message: `updates are ${p.updateRatio.toExponential(1)} of the weights (healthy ≈ 1e-3): the learning rate is likely ~${times(1 / factor)} too low` });

@@ -107,6 +107,16 @@ describe('monitors', () => {
     model.dispose();
   });
 
+  it('weights that get no gradient are named as such, not as a learning rate too low', () => {
+    const model = mlp('relu', { biasInitializer: { name: 'constant', config: { value: -20 } } });
+    const { health } = train(model, blobs(64, 1), 0.01, 2);
+    const first = health.find((p) => p.shape.length === 2)!;
+    expect(first.gradNorm).toBe(0);
+    const messages = diagnose({ parameters: health }).filter((d) => d.subject === first.name).map((d) => d.message);
+    expect(messages).toEqual([expect.stringMatching(/gets no gradient at all: the units it feeds are dead/)]);
+    model.dispose();
+  });
+
   it('saturated tanh: unscaled inputs', () => {
     const model = mlp('tanh');
     model.build([8], new Rng(1));

@@ -87,6 +87,9 @@ describe('fit', () => {
       }
     }
     expect(stepped).toEqual(fitLosses);
+    // An optimizer over nothing would train nothing, silently: refused.
+    const [batch] = new DataLoader(data, { batchSize: 25 });
+    expect(() => trainStep(byHand, batch, { loss: losses.softmaxCrossEntropy(), optimizer: new Adam() })).toThrow(/the optimizer has no parameters to update; create it over model.trainableParameters\(\)/);
     const weights = (m: typeof viaFit) => m.parameters().map((p) => Array.from(p.data()));
     expect(weights(byHand)).toEqual(weights(viaFit));
     viaFit.dispose();
