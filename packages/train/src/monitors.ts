@@ -20,9 +20,12 @@ export interface LayerActivity {
   activation: string | null;
   /** Per-sample output shape. */
   shape: number[];
+  /** Mean, std and histogram of the finite values. */
   mean: number;
   std: number;
   histogram: Histogram;
+  /** The fraction of values that are NaN or ±Infinity (a diverged run). */
+  nonFinite: number;
   /** After a ReLU: the fraction of units (last axis) not positive for any sample of the batch. */
   dead: number | null;
   /** After tanh or sigmoid: the fraction of values within 3% of the range's ends. */
@@ -67,17 +70,22 @@ function histogramOf(values: Float32Array, bins: number, min: number, max: numbe
 
 function activityOf(values: Float32Array, shape: number[], index: number, label: string, activation: string | null, bins: number): LayerActivity {
   let sum = 0;
+  let count = 0;
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
+    if (!Number.isFinite(v)) continue;
     sum += v;
+    count++;
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const mean = sum / values.length;
+  const mean = count > 0 ? sum / count : NaN;
   let squares = 0;
-  for (let i = 0; i < values.length; i++) squares += (values[i] - mean) ** 2;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) squares += (values[i] - mean) ** 2;
+  const finite = count === values.length ? values : values.filter((v) => Number.isFinite(v));
+  const histogram = count > 0 ? histogramOf(finite, bins, min, max) : { edges: [], counts: [] };
   let dead: number | null = null;
   if (activation !== null && RELUS.has(activation)) {
     const units = shape[shape.length - 1];
@@ -93,7 +101,7 @@ function activityOf(values: Float32Array, shape: number[], index: number, label:
     for (let i = 0; i < values.length; i++) if (values[i] < bounds[0] + margin || values[i] > bounds[1] - margin) count++;
     saturated = count / values.length;
   }
-  return { index, label, activation, shape, mean, std: Math.sqrt(squares / values.length), histogram: histogramOf(values, bins, min, max), dead, saturated };
+  return { index, label, activation, shape, mean, std: count > 0 ? Math.sqrt(squares / count) : NaN, histogram, nonFinite: 1 - count / values.length, dead, saturated };
 }
 
 /**
@@ -189,6 +197,10 @@ export function diagnose(input: {
     const factor = p.updateRatio / HEALTHY_RATIO;
     if (factor > 10) found.push({ subject: p.name, message: `updates are ${p.updateRatio.toExponential(1)} of the weights (healthy ≈ 1e-3): the learning rate is likely ~${times(factor)} too high` });
     else if (factor < 0.1) found.push({ subject: p.name, message: `updates are ${p.updateRatio.toExponential(1)} of the weights (healthy ≈ 1e-3): the learning rate is likely ~${times(1 / factor)} too low` });
+  }
+  const broken = (input.activity ?? []).find((a) => a.nonFinite > 0);
+  if (broken !== undefined) {
+    found.push({ subject: broken.label, message: `${percent(broken.nonFinite)} of the outputs are NaN or Infinity, first in this layer: the weights diverged; lower the learning rate 10× (or clip gradients) and restart` });
   }
   for (const a of input.activity ?? []) {
     if (a.dead !== null && a.dead > 0.5) {

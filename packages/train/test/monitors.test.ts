@@ -136,6 +136,20 @@ describe('monitors', () => {
     model.dispose();
   });
 
+  it('NaN and Infinity: the statistics are of the finite values, and the first layer that has them is named', () => {
+    const model = modelFromConfig(registry, [{ name: 'dense', config: { units: 4, activation: 'relu', seed: 1 } }, { name: 'dense', config: { units: 3, seed: 2 } }]);
+    model.build([2], new Rng(1));
+    const x = tensor([[1, 2], [Infinity, 0], [0.5, -1]]);
+    const activity = layerActivity(model, x);
+    expect(activity[0].nonFinite).toBeGreaterThan(0);
+    expect(Number.isFinite(activity[0].mean)).toBe(true);
+    expect(activity[0].histogram.counts.reduce((a, b) => a + b, 0)).toBe(Math.round(12 * (1 - activity[0].nonFinite)));
+    const found = diagnose({ activity }).filter((d) => /NaN or Infinity/.test(d.message));
+    expect(found).toHaveLength(1);
+    expect(found[0].subject).toBe(activity[0].label);
+    model.dispose();
+  });
+
   it('overfitting: training accuracy far above validation', () => {
     expect(diagnose({ accuracy: { train: 0.99, validation: 0.8 } })[0].message).toMatch(/overfitting: training accuracy 99% against 80%/);
     expect(diagnose({ accuracy: { train: 0.95, validation: 0.93 } })).toEqual([]);
