@@ -94,7 +94,6 @@ describe.runIf(available)('the demo in Chromium', () => {
     expect(reachedAt).toBeGreaterThan(0);
     await page.click('#pause');
     await page.locator('#train-status[data-status="paused"]').waitFor();
-    await page.screenshot({ path: join(SHOTS, 'train.png'), fullPage: true });
 
     // Draw a "1", then turn it into a "0": probabilities that sum to 1, and that change.
     const pad = page.locator('.drawpad canvas');
@@ -118,6 +117,7 @@ describe.runIf(available)('the demo in Chromium', () => {
     }, one, { timeout: 10_000 });
     const zero = await probabilities();
     expect(zero.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    await page.screenshot({ path: join(SHOTS, 'train.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   }, 240_000);

@@ -18,8 +18,24 @@ export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#
 /** A log axis's tick: plain between 0.01 and 10,000, else 1e-6. */
 const logTick = (v: number | null): string => (v === null ? '' : v >= 0.01 && v < 1e4 ? String(Number(v.toPrecision(3))) : v.toExponential(0));
 
-/** The data with every non-finite number replaced by null (a gap). */
-const finite = (v: unknown[]): unknown[] => v.map((x) => (Array.isArray(x) ? finite(x) : typeof x === 'number' && !Number.isFinite(x) ? null : x));
+/**
+ * The data with every non-finite number replaced by null (a gap); on a log axis also every
+ * number ≤ 0, and the rest held within 1e-12…1e12, where uPlot's log ticks work.
+ */
+const finite = (v: unknown[], log = false): unknown[] =>
+  v.map((x) => {
+    if (Array.isArray(x)) return finite(x, log);
+    if (typeof x !== 'number') return x;
+    if (!Number.isFinite(x) || (log && x <= 0)) return null;
+    return log ? Math.min(1e12, Math.max(1e-12, x)) : x;
+  });
+
+/** uPlot's data: x values kept, y values cleaned for their axis. */
+function plotData(data: unknown[], logY: boolean, mode2: boolean): uPlot.AlignedData {
+  if (mode2) return [null, ...finite(data)] as unknown as uPlot.AlignedData;
+  const [xs, ...ys] = data;
+  return [finite(xs as unknown[]), ...ys.map((y) => finite(y as unknown[], logY))] as unknown as uPlot.AlignedData;
+}
 
 export function LineChart(props: {
   title: string;
@@ -69,7 +85,7 @@ export function LineChart(props: {
       ],
       hooks: { drawClear: [(u) => background.current?.(u)] },
     };
-    const data = (props.mode2 ? [null, ...finite(props.data)] : finite(props.data)) as uPlot.AlignedData;
+    const data = plotData(props.data, props.logY === true, props.mode2 === true);
     const u = new uPlot(opts, data, el);
     plot.current = u;
     const resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height: props.height ?? 240 }));
@@ -81,7 +97,7 @@ export function LineChart(props: {
     };
   }, [key]);
   useEffect(() => {
-    plot.current?.setData((props.mode2 ? [null, ...finite(props.data)] : finite(props.data)) as uPlot.AlignedData);
+    plot.current?.setData(plotData(props.data, props.logY === true, props.mode2 === true));
   }, [props.data]);
   return <div class="chart" ref={box} role="img" aria-label={`${props.title}: ${props.yLabel} against ${props.xLabel}`} />;
 }

@@ -14,6 +14,7 @@ interface Layer {
   std: number;
   dead?: number | null;
   saturated?: number | null;
+  nonFinite?: number;
   histogram: { edges: number[]; counts: number[] };
 }
 interface Diagnosis {
@@ -29,10 +30,14 @@ const LR = { label: 'learning rate (SGD, momentum 0.9)', min: 1e-6, max: 10 };
 function Histogram(props: { layer: Layer }) {
   const { layer } = props;
   const { edges, counts } = layer.histogram;
+  if (counts.length === 0) {
+    return <div class="histogram"><h3>{layer.label}</h3><p class="stats">no finite values: the run diverged</p></div>;
+  }
   const centers = counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
   const extra = [
     layer.dead != null ? `dead ${(layer.dead * 100).toFixed(0)}%` : null,
     layer.saturated != null ? `saturated ${(layer.saturated * 100).toFixed(0)}%` : null,
+    layer.nonFinite ? `NaN/Inf ${(layer.nonFinite * 100).toFixed(0)}%` : null,
   ].filter(Boolean).join(', ');
   return (
     <div class="histogram">

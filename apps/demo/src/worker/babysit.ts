@@ -85,7 +85,7 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
       post({
         type: 'babysit:update', step, losses: pending, done: !loop?.running,
         layers: activity.filter((a) => a.activation !== null || a.label.startsWith('dense')).map((a) => ({
-          label: a.label, activation: a.activation, mean: a.mean, std: a.std, dead: a.dead, saturated: a.saturated, histogram: a.histogram,
+          label: a.label, activation: a.activation, mean: a.mean, std: a.std, dead: a.dead, saturated: a.saturated, nonFinite: a.nonFinite, histogram: a.histogram,
         })),
         parameters: health.filter((p) => p.shape.length === 2).map((p) => ({ name: p.name, ratio: p.updateRatio, norm: p.norm, gradNorm: p.gradNorm })),
         diagnoses: found,

@@ -14,8 +14,9 @@ type Post = (message: Record<string, unknown>, transfer?: Transferable[]) => voi
 
 /** How many validation samples the page shows with their predictions. */
 const GRID = 32;
-/** The least time between two validation passes (they cost a forward pass over the split). */
-const EVAL_MS = 800;
+/** The least time between two validation passes; and at most this share of the time goes to them. */
+const EVAL_MS = 300;
+const EVAL_SHARE = 0.2;
 
 interface Session {
   run: Experiment;
@@ -31,6 +32,8 @@ interface Session {
   window: { loss: number; hits: number; samples: number; started: number; steps: number };
   lastEval: number;
   stepsAtEval: number;
+  /** How long the last validation pass took. */
+  evalCost: number;
 }
 
 let session: Session | null = null;
@@ -168,9 +171,10 @@ export async function startTraining(config: Record<string, unknown>, post: Post)
         }
         s.window = { loss: 0, hits: 0, samples: 0, steps: 0, started: performance.now() };
         const finished = s.epoch >= run.config.epochs;
-        if ((finished || now - s.lastEval > EVAL_MS) && s.step > s.stepsAtEval) {
+        if ((finished || now - s.lastEval > Math.max(EVAL_MS, s.evalCost / EVAL_SHARE)) && s.step > s.stepsAtEval) {
           validate(s, post);
           s.lastEval = performance.now();
+          s.evalCost = s.lastEval - now;
           s.stepsAtEval = s.step;
           s.window.started = performance.now();
         }
@@ -183,6 +187,7 @@ export async function startTraining(config: Record<string, unknown>, post: Post)
     window: { loss: 0, hits: 0, samples: 0, steps: 0, started: performance.now() },
     lastEval: 0,
     stepsAtEval: 0,
+    evalCost: 0,
   };
   session = s;
   const shown = splits.validation ?? splits.test;
