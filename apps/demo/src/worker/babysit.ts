@@ -2,7 +2,7 @@
 // ratio of every layer, each layer's activations, dead ReLUs — and diagnose() says in words what
 // is wrong; and the lectures' weight-initialization experiment on a deep network.
 import { Rng, randn, scope, tensor } from '@minibatch/core';
-import { DataLoader, type Batch } from '@minibatch/data';
+import { DataLoader, createDataset, type Batch } from '@minibatch/data';
 import { losses, modelFromConfig, type Module } from '@minibatch/layers';
 import { SGD } from '@minibatch/optimizers';
 import {
@@ -42,7 +42,7 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
   stopWatching();
   const { train, test } = await loadData('mnist');
   const scale = (x: Float32Array) => (options.inputScale === 1 ? x : x.map((v) => v * options.inputScale));
-  const data = { ...train, x: scale(train.x) };
+  const data = createDataset(scale(train.x), train.y, train.shape, { classes: train.classes });
   const probe = scale(test.x.subarray(0, 256 * 784));
   const model: Module = modelFromConfig(defaultRegistry(), [
     { name: 'flatten' },
