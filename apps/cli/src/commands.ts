@@ -55,6 +55,10 @@ export interface TrainArgs {
   json?: boolean;
   /** The most memory one training step may use ('2GB'); default: all the engine can hold. */
   memory?: string;
+  /** Watch the run (every 100 steps) and report its diagnoses. */
+  monitor?: boolean;
+  /** Watch every N steps (implies monitor). */
+  monitorEvery?: number;
 }
 
 /** The files a run reads besides its config (an output must never replace one). */
@@ -67,7 +71,7 @@ function dataFiles(config: RunConfig): string[] {
   }
 }
 
-/** `minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--memory SIZE] [--json]` */
+/** `minibatch train <config.json> [--epochs N] [--seed S] [--out model.safetensors] [--memory SIZE] [--monitor] [--monitor-every N] [--json]` */
 export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   const config = await readConfig(args.config);
   if (args.epochs !== undefined) {
@@ -87,6 +91,7 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
       throw new ConfigError(`--memory: ${(error as Error).message}`);
     }
   }
+  if (args.monitorEvery !== undefined && args.monitorEvery < 1) throw new ConfigError(`--monitor-every must be at least 1, got ${args.monitorEvery}`);
   await checkOutputs({ '--out': args.out }, [args.config, ...dataFiles(config)]);
   const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
   const { train, validation } = run.data;
@@ -94,9 +99,14 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   const tty = !json && io.out.isTTY === true;
   const batchesPerEpoch = Math.ceil(train.count / config.batchSize);
   let bar: cliProgress.SingleBar | null = null;
-  let seen = 0;
+  let samples = 0;
   let lossSum = 0;
   let epochStart = 0;
+  // Monitors: the latest diagnosis in the progress bar; each new one printed once, after its epoch.
+  const monitors = args.monitorEvery !== undefined ? { every: args.monitorEvery } : args.monitor === true ? true : undefined;
+  let latest = '';
+  const seen = new Set<string>();
+  let fresh: string[] = [];
   if (!json) {
     const e = engine();
     io.out.write(`training on ${train.count} samples of ${config.data.name}${validation ? `, validating on ${validation.count}` : ''}` +
@@ -108,18 +118,18 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
         if (!tty) return;
         if (b.batch === 0) {
           bar = new cliProgress.SingleBar({
-            format: `epoch ${b.epoch}/${config.epochs} {bar} {percentage}% | loss {loss} | {rate} samples/s`,
+            format: `epoch ${b.epoch}/${config.epochs} {bar} {percentage}% | loss {loss} | {rate} samples/s{note}`,
             stream: io.out as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true,
           }, cliProgress.Presets.shades_classic);
-          bar.start(batchesPerEpoch, 0, { loss: '-', rate: '-' });
-          seen = 0;
+          bar.start(batchesPerEpoch, 0, { loss: '-', rate: '-', note: '' });
+          samples = 0;
           lossSum = 0;
           epochStart = performance.now();
         }
-        seen += b.size;
+        samples += b.size;
         lossSum += b.loss * b.size;
-        const rate = Math.round(seen / ((performance.now() - epochStart) / 1000));
-        bar?.update(b.batch + 1, { loss: (lossSum / seen).toFixed(4), rate });
+        const rate = Math.round(samples / ((performance.now() - epochStart) / 1000));
+        bar?.update(b.batch + 1, { loss: (lossSum / samples).toFixed(4), rate, note: latest === '' ? '' : ` | ⚠ ${latest.length > 70 ? `${latest.slice(0, 69)}…` : latest}` });
       },
       onEpochEnd: (logs) => {
         (bar as cliProgress.SingleBar | null)?.stop();
@@ -132,9 +142,25 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
           io.out.write(`${JSON.stringify(record)}\n`);
         } else {
           io.out.write(`${epochLine(logs, config.epochs)}\n`);
+          for (const line of fresh) io.out.write(`  ⚠ ${line}\n`);
+        }
+        fresh = [];
+      },
+      onMonitor: (record) => {
+        if (json) {
+          io.out.write(`${JSON.stringify({ monitor: true, ...record })}\n`);
+          return;
+        }
+        const lines = record.diagnoses.map((d) => `${d.subject}: ${d.message}`);
+        latest = lines[0] ?? '';
+        for (const line of lines) {
+          if (seen.has(line)) continue;
+          seen.add(line);
+          fresh.push(`step ${record.step}: ${line}`);
         }
       },
     },
+    ...(monitors !== undefined ? { monitors } : {}),
   });
   const test = run.test();
   if (json) io.out.write(`${JSON.stringify({ final: true, test_loss: test.loss, test_accuracy: test.accuracy })}\n`);

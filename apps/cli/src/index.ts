@@ -20,7 +20,7 @@ import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.j
 export type { Io } from './commands.js';
 
 const USAGE = `usage:
-  minibatch train <config.json> [--epochs N] [--seed S] [--limit N] [--out model.safetensors] [--threads N] [--memory SIZE] [--json]
+  minibatch train <config.json> [--epochs N] [--seed S] [--limit N] [--out model.safetensors] [--threads N] [--memory SIZE] [--monitor] [--monitor-every N] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
   minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]
@@ -29,7 +29,7 @@ const USAGE = `usage:
 
 /** The options each command takes (any other is a usage error, not silently ignored). */
 const COMMANDS: Record<string, readonly string[]> = {
-  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'json'],
+  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'monitor', 'monitor-every', 'json'],
   eval: ['data', 'threads', 'json'],
   summary: [],
   'augment-preview': ['out', 'count', 'variants', 'scale', 'seed'],
@@ -57,7 +57,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         epochs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
-        memory: { type: 'string' }, limit: { type: 'string' },
+        memory: { type: 'string' }, limit: { type: 'string' }, monitor: { type: 'boolean' }, 'monitor-every': { type: 'string' },
       },
     });
     const [command, target, ...extra] = positionals;
@@ -81,6 +81,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       case 'train':
         return await trainCommand({
           config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), limit: int('limit', values.limit), out: values.out, json: values.json, memory: values.memory,
+          monitor: values.monitor, monitorEvery: int('monitor-every', values['monitor-every']),
         }, io);
       case 'eval':
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);

@@ -53,6 +53,23 @@ describe('minibatch train / eval / summary', () => {
     expect(t.out).toMatch(/test accuracy \d+\.\d\d% \(2000 samples\)/);
   });
 
+  it('--monitor-every N watches the run: diagnoses after their epoch, monitor records with --json', async () => {
+    const config = await configFile({ ...small, optimizer: { name: 'sgd', config: { lr: 2e-5 } }, epochs: 2 });
+    const t = capture();
+    expect(await run(['train', config, '--monitor-every', '5'], t.io)).toBe(0);
+    expect(t.out).toMatch(/epoch 1\/2 .*\n {2}⚠ step \d+: \d\.weight: updates are .* the learning rate is likely ~\d+× too low/);
+    const j = capture();
+    expect(await run(['train', config, '--monitor-every', '10', '--json', '--epochs', '1'], j.io)).toBe(0);
+    const records = j.out.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.monitor === true);
+    expect(records.map((r) => r.step)).toEqual([0, 10]); // 600 samples, batches of 32: 19 steps
+    expect(records[1].parameters[0]).toMatchObject({ name: '1.weight', shape: [784, 32] });
+    expect(records[1].activity.map((a: { label: string }) => a.label)).toEqual(['flatten 0', 'dense 1', 'dense 2']);
+    expect(records[1].diagnoses.length).toBeGreaterThan(0);
+    const bad = capture();
+    expect(await run(['train', config, '--monitor-every', '0'], bad.io)).toBe(2);
+    expect(bad.err).toMatch(/--monitor-every must be at least 1, got 0/);
+  });
+
   it('--threads sets the thread count, and the run does not depend on it (the built binary, one process each)', () => {
     const binary = join(import.meta.dirname, '../dist/main.js');
     const runWith = async (threads: number) => {

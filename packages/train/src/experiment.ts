@@ -14,6 +14,7 @@ import { RegistryError, createAt, locate, parseConfig, z, type Registry } from '
 import { ConfigError, INPUT_SHAPES, defaultRegistry, inFile, parseRunConfig, type RunConfig } from './config.js';
 import { evaluate, fit, type Callbacks, type History, type MetricName, type ParameterConstraint, type PenaltyTerm } from './fit.js';
 import { checkDataset } from './checks.js';
+import type { MonitorOptions } from './monitors.js';
 import { estimateTrainingMemory, formatBytes } from './sizes.js';
 
 /** The splits of a run: training, optional per-epoch validation, and the test split. */
@@ -198,6 +199,8 @@ export interface ExperimentOptions {
 
 export interface RunOptions {
   callbacks?: Callbacks | readonly Callbacks[];
+  /** Watch the run (fit's monitors): records and diagnoses go to the callbacks' onMonitor. */
+  monitors?: MonitorOptions | true;
 }
 
 /** A config made runnable: every part resolved, the data loaded and preprocessed, the model built. */
@@ -280,6 +283,7 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
       regularization,
       transform: augmentation === null ? undefined : toBatchTransform(augmentation, { classes: data.train.classes }),
       callbacks: runOptions.callbacks,
+      ...(runOptions.monitors !== undefined ? { monitors: runOptions.monitors } : {}),
     }),
     test: () => {
       const result = evaluate(model, data.test, { loss, metrics: ['accuracy'] });

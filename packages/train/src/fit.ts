@@ -8,6 +8,7 @@ import { Optimizer } from '@minibatch/optimizers';
 import type { Registry, Spec } from '@minibatch/registry';
 import { checkDataset } from './checks.js';
 import { correctCount, topKCount } from './metrics.js';
+import { Monitor, type MonitorOptions, type MonitorRecord } from './monitors.js';
 
 /** A metric name: 'accuracy', or 'top5' (any k). */
 export type MetricName = 'accuracy' | `top${number}`;
@@ -42,6 +43,8 @@ export interface Callbacks {
   /** Return false to stop training after this epoch (early stopping). */
   onEpochEnd?(logs: EpochLogs): void | boolean;
   onTrainEnd?(history: History): void;
+  /** A watched step's figures and diagnoses (with FitOptions.monitors). */
+  onMonitor?(record: MonitorRecord): void;
 }
 
 export interface History {
@@ -89,6 +92,12 @@ export interface FitOptions {
    * epoch logs keep `loss` as the data loss and report the penalty as `penalty`.
    */
   regularization?: readonly (PenaltyTerm | ParameterConstraint | Spec | string)[];
+  /**
+   * Watch the run (true: every 100 steps): update/weight ratios, gradient norms, activations
+   * of a probe batch, BatchNorm statistics and diagnoses, to callbacks' onMonitor. Watching
+   * reads the model in eval mode and draws no random numbers: the run is the same as unwatched.
+   */
+  monitors?: MonitorOptions | true;
 }
 
 export interface EvaluateOptions {
@@ -242,6 +251,9 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as Callbacks];
   const loader = new DataLoader(data, { batchSize, seed, shuffle: true, dropLast: options.dropLast ?? false, transform: options.transform, epoch: initialEpoch });
   const history: History = { epochs: [], stopped: false };
+  const monitor = options.monitors === undefined ? null : new Monitor(options.monitors, data, options.validation);
+  monitor?.check(model);
+  let step = initialEpoch * loader.length;
 
   for (let epoch = initialEpoch; epoch < initialEpoch + epochs; epoch++) {
     model.train();
@@ -252,7 +264,14 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
     const hits = ks.map(() => 0);
     let batchIndex = 0;
     for (const batch of loader) {
+      const watched = monitor?.before(model, step) === true;
       const { loss: stepLoss, penalty: stepPenalty, scores } = trainStep(model, batch, { loss, optimizer, penalties, constraints, scores: ks.length > 0 });
+      monitor?.record(stepLoss);
+      if (watched) {
+        const record = monitor!.after(model, step, epoch + 1);
+        for (const cb of callbacks) cb.onMonitor?.(record);
+      }
+      step++;
       if (scores !== null) ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
       if (!Number.isFinite(stepLoss + stepPenalty)) {
         throw new ArgumentError(
@@ -276,6 +295,9 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
       for (const [key, value] of Object.entries(val)) logs[`val_${key}`] = value;
     }
     reportPlateau(optimizer, logs.val_loss ?? logs.loss);
+    if (monitor !== null && logs.accuracy !== undefined && logs.val_accuracy !== undefined) {
+      monitor.accuracy = { train: logs.accuracy, validation: logs.val_accuracy, classes: data.classes };
+    }
     history.epochs.push(logs);
     let stop = false;
     for (const cb of callbacks) if (cb.onEpochEnd?.(logs) === false) stop = true;

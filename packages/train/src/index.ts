@@ -17,5 +17,5 @@ export type { Experiment, ExperimentOptions, ResolvedRun, RunOptions, Splits, Da
 export { checkDataset } from './checks.js';
 export { estimateTrainingMemory, formatBytes, parseBytes } from './sizes.js';
 export type { MemoryEstimate } from './sizes.js';
-export { layerActivity, snapshotParameters, parameterHealth, diagnose } from './monitors.js';
-export type { LayerActivity, ParameterHealth, Diagnosis, Histogram } from './monitors.js';
+export { layerActivity, snapshotParameters, parameterHealth, batchNormStats, diagnose, Monitor } from './monitors.js';
+export type { LayerActivity, ParameterHealth, BatchNormStats, Diagnosis, Histogram, MonitorOptions, MonitorRecord } from './monitors.js';

@@ -2,8 +2,10 @@
 // layer's activations look like (histograms, dead ReLUs, saturated tanh/sigmoid units), how
 // big each update is next to its weights (healthy ≈ 1e-3), and, from those, what is wrong in
 // words a person can act on.
-import { noGrad, scope, type Tensor } from '@minibatch/core';
+import { ArgumentError, noGrad, scope, tensor, type Tensor } from '@minibatch/core';
+import type { Dataset } from '@minibatch/data';
 import type { Module } from '@minibatch/layers';
+import { suggest } from '@minibatch/registry';
 
 export interface Histogram {
   /** bins + 1 edges, from the smallest value to the largest. */
@@ -43,6 +45,18 @@ export interface ParameterHealth {
   updateRatio: number | null;
 }
 
+/** A BatchNorm layer's running statistics and affine parameters, summarized over its channels. */
+export interface BatchNormStats {
+  /** The layer's path in the model ('2', '0.block.1'). */
+  path: string;
+  /** Mean over channels of |running mean| and of the running variance. */
+  runningMean: number;
+  runningVar: number;
+  /** ‖γ‖ / √channels and ‖β‖ / √channels (root mean squares). */
+  gamma: number | null;
+  beta: number | null;
+}
+
 export interface Diagnosis {
   /** What the diagnosis is about: 'loss', a layer's label or a parameter's name. */
   subject: string;
@@ -53,6 +67,11 @@ export interface Diagnosis {
 const BOUNDS: Record<string, [number, number]> = { tanh: [-1, 1], sigmoid: [0, 1], hardSigmoid: [0, 1], scaledTanh: [-1.7159, 1.7159] };
 const RELUS = new Set(['relu', 'relu6', 'clippedRelu']);
 const HEALTHY_RATIO = 1e-3;
+/**
+ * Steps before the update/weight ratio is judged: an optimizer's first steps are not typical
+ * (Adam's first update is ±lr in every weight, 20× the healthy ratio for a 784-input layer).
+ */
+const RATIO_WARMUP = 10;
 
 /** The activation at a layer's output: the layer itself (relu, tanh) or a fused one (dense, conv2d). */
 function activationOf(layer: Module): string | null {
@@ -68,7 +87,18 @@ function histogramOf(values: Float32Array, bins: number, min: number, max: numbe
   return { edges: Array.from({ length: bins + 1 }, (_, i) => min + i * width), counts };
 }
 
-function activityOf(values: Float32Array, shape: number[], index: number, label: string, activation: string | null, bins: number): LayerActivity {
+/** The most values a layer's mean, std and histogram are computed from (an even stride through the rest). */
+const STAT_VALUES = 1 << 16;
+
+function activityOf(all: Float32Array, shape: number[], index: number, label: string, activation: string | null, bins: number): LayerActivity {
+  // A big conv output (256 × 28 × 28 × 8 = 1.6M values) is summarized from an even sample:
+  // the monitors must cost little next to training (bench/monitors.mjs).
+  const stride = Math.max(1, Math.ceil(all.length / STAT_VALUES));
+  let values = all;
+  if (stride > 1) {
+    values = new Float32Array(Math.ceil(all.length / stride));
+    for (let j = 0; j < values.length; j++) values[j] = all[j * stride];
+  }
   let sum = 0;
   let count = 0;
   let min = Infinity;
@@ -90,7 +120,7 @@ function activityOf(values: Float32Array, shape: number[], index: number, label:
   if (activation !== null && RELUS.has(activation)) {
     const units = shape[shape.length - 1];
     const alive = new Uint8Array(units);
-    for (let i = 0; i < values.length; i++) if (values[i] > 0) alive[i % units] = 1;
+    for (let i = 0; i < all.length; i++) if (all[i] > 0) alive[i % units] = 1;
     dead = 1 - alive.reduce((a, b) => a + b, 0) / units;
   }
   let saturated: number | null = null;
@@ -124,6 +154,135 @@ export function layerActivity(model: Module, x: Tensor, options: { bins?: number
     });
   }));
   return out;
+}
+
+const rms = (values: ArrayLike<number>): number => Math.sqrt(Array.from(values).reduce((a, v) => a + v * v, 0) / Math.max(1, values.length));
+
+/** Every BatchNorm layer of `model`, at any depth, with its running statistics. */
+export function batchNormStats(model: Module): BatchNormStats[] {
+  const out: BatchNormStats[] = [];
+  const visit = (m: Module, path: string) => {
+    if (m.name === 'batchNorm') {
+      const buffers = new Map(m.namedBuffers());
+      const params = new Map(m.namedParameters());
+      const mean = buffers.get('runningMean')?.data() ?? new Float32Array();
+      const variance = buffers.get('runningVar')?.data() ?? new Float32Array();
+      out.push({
+        path,
+        runningMean: mean.reduce((a, v) => a + Math.abs(v), 0) / Math.max(1, mean.length),
+        runningVar: variance.reduce((a, v) => a + v, 0) / Math.max(1, variance.length),
+        gamma: params.has('gamma') ? rms(params.get('gamma')!.data()) : null,
+        beta: params.has('beta') ? rms(params.get('beta')!.data()) : null,
+      });
+    }
+    for (const [name, child] of m.children()) visit(child, path === '' ? name : `${path}.${name}`);
+  };
+  visit(model, '');
+  return out;
+}
+
+/** What `fit` watches, and how often (FitOptions.monitors). */
+export interface MonitorOptions {
+  /** Every how many steps (default 100; the first step is watched too). */
+  every?: number;
+  /** Samples of the probe batch whose activations are described (default 128; from the validation data, else the training data). */
+  probe?: number;
+  /** Histogram bins (default 30). */
+  bins?: number;
+  /** Only these layers' activations, by label ('dense 2', as layerActivity names them). Default: all. */
+  layers?: readonly string[];
+}
+
+/** One look at a training run (Callbacks.onMonitor). */
+export interface MonitorRecord {
+  step: number;
+  epoch: number;
+  /** The last step's data loss. */
+  loss: number;
+  parameters: ParameterHealth[];
+  activity: LayerActivity[];
+  batchNorm: BatchNormStats[];
+  diagnoses: Diagnosis[];
+}
+
+/**
+ * The watcher `fit` runs with `monitors`: before a watched step it copies the weights, after
+ * it measures the update, the gradients, the probe batch's activations (in eval mode, so
+ * BatchNorm statistics and dropout draws are those of an unwatched run) and diagnoses.
+ */
+export class Monitor {
+  readonly every: number;
+  readonly #options: Required<Omit<MonitorOptions, 'layers'>> & { layers: readonly string[] | null };
+  readonly #probe: { x: Float32Array; shape: number[] };
+  readonly #losses: number[] = [];
+  #before: Map<string, Float32Array> | null = null;
+  accuracy: { train: number; validation: number; classes: number } | undefined;
+
+  constructor(options: MonitorOptions | true, data: Dataset, validation?: Dataset) {
+    const o = options === true ? {} : options;
+    const every = o.every ?? 100;
+    const probe = o.probe ?? 128;
+    const bins = o.bins ?? 30;
+    for (const [name, v] of [['every', every], ['probe', probe], ['bins', bins]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`monitors.${name} must be a positive integer, got ${v}`);
+    }
+    this.every = every;
+    this.#options = { every, probe, bins, layers: o.layers ?? null };
+    const source = validation ?? data;
+    const n = Math.min(probe, source.count);
+    const size = source.shape.reduce((a, b) => a * b, 1);
+    this.#probe = { x: source.x.slice(0, n * size), shape: [n, ...source.shape] };
+  }
+
+  /** Checks the watched layer names against the model (did-you-mean for a typo). */
+  check(model: Module): void {
+    if (this.#options.layers === null) return;
+    const known = this.#activity(model).map((a) => a.label);
+    for (const name of this.#options.layers) {
+      if (!known.includes(name)) {
+        const near = suggest(name, known);
+        throw new ArgumentError(`monitors.layers: no layer '${name}'${near ? ` — did you mean '${near}'?` : ''} (layers: ${known.join(', ')})`);
+      }
+    }
+  }
+
+  /** Whether step `step` (0-based, over the whole run) is watched; then it copies the weights. */
+  before(model: Module, step: number): boolean {
+    if (step % this.every !== 0) return false;
+    this.#before = snapshotParameters(model);
+    return true;
+  }
+
+  /** Every step's loss (for the loss diagnoses). */
+  record(loss: number): void {
+    this.#losses.push(loss);
+    if (this.#losses.length > 200) this.#losses.shift();
+  }
+
+  /** The record of a watched step, after it ran. */
+  after(model: Module, step: number, epoch: number): MonitorRecord {
+    const parameters = parameterHealth(model, this.#before ?? undefined);
+    this.#before = null;
+    const wasTraining = model.training;
+    model.eval();
+    let activity: LayerActivity[];
+    try {
+      activity = this.#activity(model);
+    } finally {
+      if (wasTraining) model.train();
+    }
+    if (this.#options.layers !== null) activity = activity.filter((a) => this.#options.layers!.includes(a.label));
+    return {
+      step, epoch, loss: this.#losses[this.#losses.length - 1] ?? NaN, parameters, activity, batchNorm: batchNormStats(model),
+      diagnoses: diagnose({
+        losses: this.#losses, activity, ...(step >= RATIO_WARMUP ? { parameters } : {}), ...(this.accuracy !== undefined ? { accuracy: this.accuracy } : {}),
+      }),
+    };
+  }
+
+  #activity(model: Module): LayerActivity[] {
+    return scope(() => layerActivity(model, tensor(this.#probe.x, this.#probe.shape), { bins: this.#options.bins }));
+  }
 }
 
 /** A copy of every parameter's values, to measure the next update against. */
@@ -164,8 +323,8 @@ export function diagnose(input: {
   losses?: readonly number[];
   activity?: readonly LayerActivity[];
   parameters?: readonly ParameterHealth[];
-  /** Accuracy on the training and on the validation data, to tell over- and underfitting. */
-  accuracy?: { train: number; validation: number };
+  /** Accuracy on the training and on the validation data, to tell over- and underfitting (underfitting needs `classes`). */
+  accuracy?: { train: number; validation: number; classes?: number };
 }): Diagnosis[] {
   const found: Diagnosis[] = [];
   const losses = input.losses ?? [];
@@ -217,6 +376,13 @@ export function diagnose(input: {
     const { train, validation } = input.accuracy;
     if (train - validation > 0.1) {
       found.push({ subject: 'accuracy', message: `overfitting: training accuracy ${percent(train)} against ${percent(validation)} on validation; add regularization (L2, dropout, augmentation) or more data` });
+    } else if (input.accuracy.classes !== undefined) {
+      // Underfitting: both accuracies less than halfway from chance to perfect.
+      const chance = 1 / input.accuracy.classes;
+      const halfway = chance + (1 - chance) / 2;
+      if (train < halfway && validation < halfway) {
+        found.push({ subject: 'accuracy', message: `underfitting: training accuracy ${percent(train)} and validation ${percent(validation)}, both less than halfway from chance (${percent(chance)}) to 100%; try a bigger model, more epochs or a higher learning rate` });
+      }
     }
   }
   return found;

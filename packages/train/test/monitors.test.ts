@@ -4,11 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { Rng, randn, tensor } from '@minibatch/core';
 import { DataLoader, createDataset, type Dataset } from '@minibatch/data';
 import { layers, losses, modelFromConfig, type Module } from '@minibatch/layers';
-import { SGD } from '@minibatch/optimizers';
+import { Adam, SGD } from '@minibatch/optimizers';
+import { regularizers } from '@minibatch/regularizers';
 import { createRegistry } from '@minibatch/registry';
-import { diagnose, layerActivity, parameterHealth, snapshotParameters, trainStep } from '../src/index.js';
+import { diagnose, fit, layerActivity, parameterHealth, snapshotParameters, trainStep, type MonitorRecord } from '../src/index.js';
 
-const registry = createRegistry().use(layers);
+const registry = createRegistry().use(layers).use(regularizers);
 
 function blobs(count: number, seed: number, scale = 1): Dataset {
   const rng = new Rng(seed);
@@ -64,6 +65,20 @@ describe('monitors', () => {
     expect(dense.activation).toBe('relu');
     expect(dense.dead).toBeGreaterThanOrEqual(0);
     expect(dense.shape).toEqual([6]);
+    model.dispose();
+  });
+
+  it('a big layer output is summarized from an even sample of at most 65,536 values; dead units from all of them', () => {
+    const model = modelFromConfig(registry, [{ name: 'dense', config: { units: 1000, activation: 'relu', seed: 4 } }]);
+    model.build([10], new Rng(1));
+    const x = randn([300, 10], { rng: new Rng(5) });
+    const [a] = layerActivity(model, x);
+    const direct = Array.from(model.forward(x).data());
+    const mean = direct.reduce((s, v) => s + v, 0) / direct.length;
+    expect(a.histogram.counts.reduce((s, c) => s + c, 0)).toBeLessThanOrEqual(65536);
+    expect(Math.abs(a.mean - mean)).toBeLessThan(0.05 * mean);
+    const alive = new Set(direct.flatMap((v, i) => (v > 0 ? [i % 1000] : [])));
+    expect(a.dead).toBeCloseTo(1 - alive.size / 1000, 10);
     model.dispose();
   });
 
@@ -153,5 +168,80 @@ describe('monitors', () => {
   it('overfitting: training accuracy far above validation', () => {
     expect(diagnose({ accuracy: { train: 0.99, validation: 0.8 } })[0].message).toMatch(/overfitting: training accuracy 99% against 80%/);
     expect(diagnose({ accuracy: { train: 0.95, validation: 0.93 } })).toEqual([]);
+  });
+
+  it('underfitting: both accuracies less than halfway from chance', () => {
+    expect(diagnose({ accuracy: { train: 0.3, validation: 0.28, classes: 10 } })[0].message).toMatch(/underfitting: training accuracy 30% and validation 28%.*bigger model, more epochs/);
+    expect(diagnose({ accuracy: { train: 0.7, validation: 0.68, classes: 10 } })).toEqual([]);
+  });
+});
+
+describe('fit with monitors', () => {
+  const net = () => modelFromConfig(registry, [
+    { name: 'dense', config: { units: 16, seed: 1 } },
+    { name: 'batchNorm' },
+    { name: 'relu' },
+    { name: 'dropout', config: { rate: 0.3 } },
+    { name: 'dense', config: { units: 4, seed: 2 } },
+  ]);
+  const run = (monitors: boolean) => {
+    const model = net();
+    const records: MonitorRecord[] = [];
+    const history = fit(model, blobs(200, 1), {
+      epochs: 3, batchSize: 32, seed: 5, validation: blobs(64, 2), optimizer: new Adam(undefined, { lr: 0.01 }),
+      ...(monitors ? { monitors: { every: 5 }, callbacks: { onMonitor: (r: MonitorRecord) => void records.push(r) } } : {}),
+    });
+    const weights = model.parameters().map((p) => Array.from(p.data()));
+    model.dispose();
+    return { history: history.epochs.map((e) => [e.loss, e.val_loss]), weights, records };
+  };
+
+  it('watches every N steps without changing the run (BatchNorm statistics, dropout draws)', () => {
+    const watched = run(true);
+    const plain = run(false);
+    expect(watched.history).toEqual(plain.history);
+    expect(watched.weights).toEqual(plain.weights);
+    // 7 batches per epoch, 21 steps: steps 0, 5, 10, 15, 20.
+    expect(watched.records.map((r) => r.step)).toEqual([0, 5, 10, 15, 20]);
+    const last = watched.records[4];
+    expect(last.epoch).toBe(3);
+    expect(last.activity.map((a) => a.label)).toHaveLength(5);
+    expect(last.parameters.filter((p) => p.updateRatio !== null)).toHaveLength(6);
+    expect(last.batchNorm).toHaveLength(1);
+    expect(last.batchNorm[0].path).toBe('1');
+    expect(last.batchNorm[0].runningVar).toBeGreaterThan(0);
+    expect(last.batchNorm[0].gamma).toBeGreaterThan(0);
+    expect(Number.isFinite(last.loss)).toBe(true);
+  });
+
+  it('a healthy Adam run has nothing to report, even at its first step (whose update is ±lr everywhere)', () => {
+    const model = mlp('relu');
+    const found: string[] = [];
+    fit(model, blobs(256, 1), {
+      epochs: 2, batchSize: 32, seed: 1, optimizer: new Adam(undefined, { lr: 1e-3 }), monitors: { every: 4 },
+      callbacks: { onMonitor: (r) => found.push(...r.diagnoses.map((d) => d.message)) },
+    });
+    expect(found).toEqual([]);
+    model.dispose();
+  });
+
+  it('diagnoses reach onMonitor, and a watched layer that does not exist is named with a did-you-mean', () => {
+    const model = mlp('relu');
+    const found: string[] = [];
+    try {
+      fit(model, blobs(256, 1), {
+        epochs: 3, batchSize: 32, seed: 1, optimizer: new SGD(undefined, { lr: 3 }), monitors: { every: 2 },
+        callbacks: { onMonitor: (r) => found.push(...r.diagnoses.map((d) => d.message)) },
+      });
+    } catch (error) {
+      expect((error as Error).message).toMatch(/the learning rate is probably too high/); // fit stops a diverged run
+    }
+    expect(found.join('\n')).toMatch(/too high|became (NaN|Infinity)|never fire/);
+    const other = mlp('relu');
+    expect(() => fit(other, blobs(64, 1), { epochs: 1, optimizer: new SGD(undefined, { lr: 0.1 }), monitors: { layers: ['dens 0'] } }))
+      .toThrow(/monitors.layers: no layer 'dens 0' — did you mean 'dense 0'\?/);
+    expect(() => fit(other, blobs(64, 1), { epochs: 1, optimizer: new SGD(undefined, { lr: 0.1 }), monitors: { every: 0 } })).toThrow(/monitors.every must be a positive integer, got 0/);
+    model.dispose();
+    other.dispose();
   });
 });

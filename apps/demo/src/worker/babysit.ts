@@ -1,13 +1,11 @@
 // Babysitting: a network trains while @minibatch/train's monitors watch it — the update/weight
 // ratio of every layer, each layer's activations, dead ReLUs — and diagnose() says in words what
 // is wrong; and the lectures' weight-initialization experiment on a deep network.
-import { Rng, randn, scope, tensor } from '@minibatch/core';
+import { Rng, randn, scope } from '@minibatch/core';
 import { DataLoader, createDataset, type Batch } from '@minibatch/data';
 import { losses, modelFromConfig, type Module } from '@minibatch/layers';
 import { SGD } from '@minibatch/optimizers';
-import {
-  defaultRegistry, diagnose, layerActivity, parameterHealth, snapshotParameters, trainStep, type ParameterHealth,
-} from '@minibatch/train';
+import { Monitor, defaultRegistry, diagnose, layerActivity, trainStep, type MonitorRecord } from '@minibatch/train';
 import { loadData } from './data.js';
 import { SliceLoop } from './loop.js';
 
@@ -43,7 +41,7 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
   const { train, test } = await loadData('mnist');
   const scale = (x: Float32Array) => (options.inputScale === 1 ? x : x.map((v) => v * options.inputScale));
   const data = createDataset(scale(train.x), train.y, train.shape, { classes: train.classes });
-  const probe = scale(test.x.subarray(0, 256 * 784));
+  const probe = createDataset(scale(test.x.slice(0, 256 * 784)), test.y.slice(0, 256), test.shape, { classes: test.classes });
   const model: Module = modelFromConfig(defaultRegistry(), [
     { name: 'flatten' },
     ...[0, 1, 2].map(() => ({ name: 'dense', config: { units: 128, activation: options.activation, kernelInitializer: initializer(options.init) } })),
@@ -53,10 +51,11 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
   model.train();
   const optimizer = new SGD(model.trainableParameters(), { lr: options.lr, momentum: 0.9 });
   const loader = new DataLoader(data, { batchSize: 64, seed: 1 });
+  // fit()'s own watcher: weights copied before a watched step, the probe's activations after it.
+  const monitor = new Monitor({ every: EVERY, bins: 24 }, data, probe);
   let batches: Iterator<Batch> = loader[Symbol.iterator]();
-  const lossHistory: number[] = [];
   let step = 0;
-  let health: ParameterHealth[] = [];
+  let latest: MonitorRecord | null = null;
   let pending: number[] = [];
   cleanup = () => {
     optimizer.dispose();
@@ -70,25 +69,24 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
         next = batches.next();
       }
       const batch = next.value as Batch;
-      const before = step % EVERY === 0 ? snapshotParameters(model) : null;
+      const watched = monitor.before(model, step);
       const { loss } = trainStep(model, batch, { loss: losses.softmaxCrossEntropy(), optimizer });
-      if (before !== null) health = parameterHealth(model, before);
+      monitor.record(loss);
+      if (watched) latest = monitor.after(model, step, 1);
       step++;
-      lossHistory.push(loss);
       pending.push(loss);
-      if (!Number.isFinite(loss)) return false; // diagnose() names it; the run stops
+      if (!Number.isFinite(loss)) return false; // the diagnoses name it; the run stops
       return step < 3000;
     },
     () => {
-      const activity = scope(() => layerActivity(model, tensor(probe, [256, 28, 28, 1]), { bins: 24 }));
-      const found = diagnose({ losses: lossHistory.slice(-200), parameters: health, activity });
+      if (latest === null) return;
       post({
         type: 'babysit:update', step, losses: pending, done: !loop?.running,
-        layers: activity.filter((a) => a.activation !== null || a.label.startsWith('dense')).map((a) => ({
+        layers: latest.activity.map((a) => ({
           label: a.label, activation: a.activation, mean: a.mean, std: a.std, dead: a.dead, saturated: a.saturated, nonFinite: a.nonFinite, histogram: a.histogram,
         })),
-        parameters: health.filter((p) => p.shape.length === 2).map((p) => ({ name: p.name, ratio: p.updateRatio, norm: p.norm, gradNorm: p.gradNorm })),
-        diagnoses: found,
+        parameters: latest.parameters.filter((p) => p.shape.length === 2).map((p) => ({ name: p.name, ratio: p.updateRatio, norm: p.norm, gradNorm: p.gradNorm })),
+        diagnoses: latest.diagnoses,
       });
       pending = [];
     },
