@@ -19,3 +19,5 @@ export { estimateTrainingMemory, formatBytes, parseBytes } from './sizes.js';
 export type { MemoryEstimate } from './sizes.js';
 export { layerActivity, snapshotParameters, parameterHealth, batchNormStats, diagnose, Monitor } from './monitors.js';
 export type { LayerActivity, ParameterHealth, BatchNormStats, Diagnosis, Histogram, MonitorOptions, MonitorRecord } from './monitors.js';
+export { lrFind, largestEigenvalue } from './lr.js';
+export type { LrFindOptions, LrFindResult, EigenOptions, EigenResult } from './lr.js';
