@@ -1,6 +1,7 @@
 // The commands of `minibatch`: train, eval, summary. Each returns its exit code and writes
 // to the streams it is given, so tests run them in-process. A config becomes a run through
 // @minibatch/train's experiment(); the commands add only files, progress and printing.
+import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { JSON_LIMITS } from '@minibatch/registry';
 import cliProgress from 'cli-progress';
@@ -8,10 +9,11 @@ import { engine } from '@minibatch/core';
 import { fashionMnistFiles, preprocessorFromJSON } from '@minibatch/data';
 import {
   ConfigError, INPUT_SHAPES, buildModel, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
-  type DatasetName, type EpochLogs, type RunConfig,
+  logCallbacks, logLine, type DatasetName, type EpochLogs, type LogRecord, type RunConfig,
 } from '@minibatch/train';
 import { FileError, checkOutputs, loadModel, saveModel } from '@minibatch/train/node';
 import { pretrainedRegistry } from '@minibatch/pretrained';
+import { writeReport } from './report.js';
 
 export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -59,6 +61,10 @@ export interface TrainArgs {
   monitor?: boolean;
   /** Watch every N steps (implies monitor). */
   monitorEvery?: number;
+  /** Write the run's records as JSON lines here, as it goes. */
+  log?: string;
+  /** Write an HTML report of the run here at the end (implies monitor). */
+  report?: string;
 }
 
 /** The files a run reads besides its config (an output must never replace one). */
@@ -92,7 +98,7 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     }
   }
   if (args.monitorEvery !== undefined && args.monitorEvery < 1) throw new ConfigError(`--monitor-every must be at least 1, got ${args.monitorEvery}`);
-  await checkOutputs({ '--out': args.out }, [args.config, ...dataFiles(config)]);
+  await checkOutputs({ '--out': args.out, '--log': args.log, '--report': args.report }, [args.config, ...dataFiles(config)]);
   const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
   const { train, validation } = run.data;
   const json = args.json === true;
@@ -103,7 +109,16 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   let lossSum = 0;
   let epochStart = 0;
   // Monitors: the latest diagnosis in the progress bar; each new one printed once, after its epoch.
-  const monitors = args.monitorEvery !== undefined ? { every: args.monitorEvery } : args.monitor === true ? true : undefined;
+  const monitors = args.monitorEvery !== undefined ? { every: args.monitorEvery } : args.monitor === true || args.report !== undefined ? true : undefined;
+  // The log is appended to as the run goes (a killed run can still be reported); the report needs the records too.
+  const records: LogRecord[] = [];
+  const log = args.log === undefined ? null : createWriteStream(args.log);
+  const keep = (record: LogRecord) => {
+    if (args.report !== undefined) records.push(record);
+    log?.write(logLine(record));
+  };
+  keep({ kind: 'run', source: args.config, config, engine: { build: engine().build, threads: engine().threads }, time: new Date().toISOString() });
+  const logging = logCallbacks(keep);
   let latest = '';
   const seen = new Set<string>();
   let fresh: string[] = [];
@@ -113,7 +128,7 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
       ` (${e.build} kernels, ${e.threads} thread${e.threads === 1 ? '' : 's'})\n`);
   }
   run.run({
-    callbacks: {
+    callbacks: [logging, {
       onBatchEnd: (b) => {
         if (!tty) return;
         if (b.batch === 0) {
@@ -159,10 +174,16 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
           fresh.push(`step ${record.step}: ${line}`);
         }
       },
-    },
+    }],
     ...(monitors !== undefined ? { monitors } : {}),
   });
   const test = run.test();
+  keep({ kind: 'final', test_loss: test.loss, test_accuracy: test.accuracy });
+  if (log !== null) await new Promise<void>((resolve, reject) => log.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  if (args.report !== undefined) {
+    await writeReport(records, args.report, args.config);
+    if (!json) io.out.write(`wrote ${args.report}\n`);
+  }
   if (json) io.out.write(`${JSON.stringify({ final: true, test_loss: test.loss, test_accuracy: test.accuracy })}\n`);
   else io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${run.data.test.count} samples)\n`);
   if (args.out !== undefined) {

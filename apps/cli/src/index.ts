@@ -14,13 +14,17 @@ import { RegistryError } from '@minibatch/registry';
 import { ConfigError, FormatError } from '@minibatch/train';
 import { FileError } from '@minibatch/train/node';
 import { augmentPreviewCommand } from './augment.js';
+import { checkCommand, lrFindCommand, reportCommand } from './babysit.js';
 import { finetuneCommand, inspectCommand } from './pretrained.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 
 export type { Io } from './commands.js';
 
 const USAGE = `usage:
-  minibatch train <config.json> [--epochs N] [--seed S] [--limit N] [--out model.safetensors] [--threads N] [--memory SIZE] [--monitor] [--monitor-every N] [--json]
+  minibatch train <config.json> [--epochs N] [--seed S] [--limit N] [--out model.safetensors] [--threads N] [--memory SIZE] [--monitor] [--monitor-every N] [--log run.jsonl] [--report report.html] [--json]
+  minibatch check <config.json> [--threads N] [--json]
+  minibatch lr-find <config.json> [--steps N] [--start LR] [--end LR] [--report report.html] [--threads N] [--json]
+  minibatch report <run.jsonl> [--out report.html] [--png DIR]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
   minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]
@@ -29,7 +33,10 @@ const USAGE = `usage:
 
 /** The options each command takes (any other is a usage error, not silently ignored). */
 const COMMANDS: Record<string, readonly string[]> = {
-  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'monitor', 'monitor-every', 'json'],
+  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'monitor', 'monitor-every', 'log', 'report', 'json'],
+  check: ['threads', 'json'],
+  'lr-find': ['steps', 'start', 'end', 'report', 'threads', 'json'],
+  report: ['out', 'png'],
   eval: ['data', 'threads', 'json'],
   summary: [],
   'augment-preview': ['out', 'count', 'variants', 'scale', 'seed'],
@@ -47,6 +54,13 @@ function int(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new ConfigError(`--${name} must be a positive number, got '${value}'`);
+  return n;
+}
+
 /** Runs one command line; returns the exit code (errors are printed, not thrown). */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   try {
@@ -58,6 +72,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
         memory: { type: 'string' }, limit: { type: 'string' }, monitor: { type: 'boolean' }, 'monitor-every': { type: 'string' },
+        log: { type: 'string' }, report: { type: 'string' }, png: { type: 'string' }, steps: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
       },
     });
     const [command, target, ...extra] = positionals;
@@ -81,8 +96,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       case 'train':
         return await trainCommand({
           config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), limit: int('limit', values.limit), out: values.out, json: values.json, memory: values.memory,
-          monitor: values.monitor, monitorEvery: int('monitor-every', values['monitor-every']),
+          monitor: values.monitor, monitorEvery: int('monitor-every', values['monitor-every']), log: values.log, report: values.report,
         }, io);
+      case 'check':
+        return await checkCommand({ config: target, json: values.json }, io);
+      case 'lr-find':
+        return await lrFindCommand({
+          config: target, steps: int('steps', values.steps), start: positive('start', values.start), end: positive('end', values.end), report: values.report, json: values.json,
+        }, io);
+      case 'report':
+        return await reportCommand({ log: target, out: values.out, png: values.png }, io);
       case 'eval':
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);
       case 'summary':

@@ -21,3 +21,9 @@ export { layerActivity, snapshotParameters, parameterHealth, batchNormStats, dia
 export type { LayerActivity, ParameterHealth, BatchNormStats, Diagnosis, Histogram, MonitorOptions, MonitorRecord } from './monitors.js';
 export { lrFind, largestEigenvalue } from './lr.js';
 export type { LrFindOptions, LrFindResult, EigenOptions, EigenResult } from './lr.js';
+export { logCallbacks, logLine, readLog, LOG_KINDS } from './log.js';
+export type { LogRecord, ReadLog } from './log.js';
+export { reportFigures, reportDiagnoses } from './figures.js';
+export type { Figure, ReportedDiagnosis } from './figures.js';
+export { sanityChecks } from './sanity.js';
+export type { Check, SanityOptions } from './sanity.js';

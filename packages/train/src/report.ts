@@ -1,0 +1,85 @@
+// @minibatch/train/report: a training report as one self-contained HTML page — the figures of
+// reportFigures() rendered to SVG with Vega (no browser needed), the diagnoses, the checks and
+// the run's figures. A separate entry, so that the main one stays free of Vega.
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { reportDiagnoses, reportFigures } from './figures.js';
+import type { LogRecord, ReadLog } from './log.js';
+
+export interface RenderedFigure {
+  name: string;
+  title: string;
+  svg: string;
+}
+
+export interface Report {
+  html: string;
+  figures: RenderedFigure[];
+}
+
+const escape = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const pct = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(2)}%` : '—');
+const num = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? v.toPrecision(4) : '—');
+
+/** A Vega-Lite spec as SVG text. */
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec as unknown as TopLevelSpec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * The report of a run's log records (`readLog(text)`), with its figures as SVG.
+ *
+ * @example
+ * const { html } = await renderReport(readLog(await readFile('run.jsonl', 'utf8')), { title: 'mnist-mlp' });
+ */
+export async function renderReport(log: ReadLog | readonly LogRecord[], options: { title?: string } = {}): Promise<Report> {
+  const records = Array.isArray(log) ? (log as readonly LogRecord[]) : (log as ReadLog).records;
+  const skipped = Array.isArray(log) ? [] : (log as ReadLog).skipped;
+  const figures: RenderedFigure[] = [];
+  for (const f of reportFigures(records)) figures.push({ name: f.name, title: f.title, svg: await renderSvg(f.spec) });
+  const run = records.find((r) => r.kind === 'run') as Extract<LogRecord, { kind: 'run' }> | undefined;
+  const epochs = records.filter((r): r is Extract<LogRecord, { kind: 'epoch' }> => r.kind === 'epoch');
+  const final = records.find((r) => r.kind === 'final') as Extract<LogRecord, { kind: 'final' }> | undefined;
+  const checks = records.filter((r): r is Extract<LogRecord, { kind: 'check' }> => r.kind === 'check');
+  const diagnoses = reportDiagnoses(records);
+  const title = options.title ?? run?.source ?? 'training run';
+  const last = epochs.at(-1);
+  const bestVal = Math.max(...epochs.map((e) => (typeof e.val_accuracy === 'number' ? e.val_accuracy : -Infinity)));
+  const seconds = epochs.reduce((a, e) => a + (typeof e.seconds === 'number' ? e.seconds : 0), 0);
+  const facts: [string, string][] = [
+    ['epochs', String(epochs.length)],
+    ...(last !== undefined ? [['last training loss', num(last.loss)], ['last training accuracy', pct(last.accuracy)]] as [string, string][] : []),
+    ...(Number.isFinite(bestVal) ? [['best validation accuracy', pct(bestVal)]] as [string, string][] : []),
+    ...(final !== undefined ? [['test accuracy', pct(final.test_accuracy)], ['test loss', num(final.test_loss)]] as [string, string][] : []),
+    ...(seconds > 0 ? [['training time', `${seconds.toFixed(1)} s`]] as [string, string][] : []),
+    ...(run?.engine ? [['engine', `${run.engine.build} kernels, ${run.engine.threads} thread(s)`]] as [string, string][] : []),
+  ];
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)} — minibatch report</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.4; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td, th { padding: 0.2rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; }
+figure { margin: 1.5rem 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
+.PASS { color: #1b6e20; } .WARN { color: #8a5a00; } .FAIL { color: #b3261e; font-weight: 700; }
+li { margin-bottom: 0.3rem; }
+</style></head><body>
+<h1>${escape(title)}</h1>
+<p>A minibatch training report${run?.time ? `, run started ${escape(run.time)}` : ''}.</p>
+<table>${facts.map(([k, v]) => `<tr><th scope="row">${escape(k)}</th><td>${escape(v)}</td></tr>`).join('')}</table>
+${checks.length > 0 ? `<h2>Checks</h2><table><tr><th>check</th><th>result</th><th>figure</th><th>what it means</th></tr>${checks.map((c) => `<tr><td>${escape(c.name)}</td><td class="${c.status}">${c.status}</td><td>${escape(c.figure)}</td><td>${escape(c.message)}</td></tr>`).join('')}</table>` : ''}
+<h2>Diagnoses</h2>
+${diagnoses.length === 0
+    ? `<p>${records.some((r) => r.kind === 'monitor') ? '✓ Nothing looked wrong at any watched step.' : 'The run was not watched (train with --monitor for diagnoses).'}</p>`
+    : `<ul>${diagnoses.map((d) => `<li>⚠ <strong>${escape(d.subject)}</strong> (steps ${d.first}–${d.last}, ${d.count}×): ${escape(d.message)}</li>`).join('')}</ul>`}
+${figures.map((f) => `<figure id="${f.name}"><figcaption>${escape(f.title)}</figcaption>${f.svg}</figure>`).join('\n')}
+${skipped.length > 0 ? `<h2>Lines left out</h2><p>${skipped.length} line(s) of the log could not be read: ${skipped.slice(0, 10).map((s) => `line ${s.line} (${escape(s.reason)})`).join('; ')}${skipped.length > 10 ? '; …' : ''}.</p>` : ''}
+</body></html>
+`;
+  return { html, figures };
+}
