@@ -14,7 +14,7 @@ import { RegistryError } from '@minibatch/registry';
 import { ConfigError, FormatError } from '@minibatch/train';
 import { FileError } from '@minibatch/train/node';
 import { augmentPreviewCommand } from './augment.js';
-import { checkCommand, lrFindCommand, reportCommand } from './babysit.js';
+import { checkCommand, labCommand, lrFindCommand, reportCommand } from './babysit.js';
 import { finetuneCommand, inspectCommand } from './pretrained.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 
@@ -25,6 +25,7 @@ const USAGE = `usage:
   minibatch check <config.json> [--threads N] [--json]
   minibatch lr-find <config.json> [--steps N] [--start LR] [--end LR] [--report report.html] [--threads N] [--json]
   minibatch report <run.jsonl> [--out report.html] [--png DIR]
+  minibatch lab --list | minibatch lab <name|all> [--out DIR] [--quick] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
   minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   check: ['threads', 'json'],
   'lr-find': ['steps', 'start', 'end', 'report', 'threads', 'json'],
   report: ['out', 'png'],
+  lab: ['list', 'out', 'quick', 'json'],
   eval: ['data', 'threads', 'json'],
   summary: [],
   'augment-preview': ['out', 'count', 'variants', 'scale', 'seed'],
@@ -72,7 +74,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
         memory: { type: 'string' }, limit: { type: 'string' }, monitor: { type: 'boolean' }, 'monitor-every': { type: 'string' },
-        log: { type: 'string' }, report: { type: 'string' }, png: { type: 'string' }, steps: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
+        log: { type: 'string' }, report: { type: 'string' }, list: { type: 'boolean' }, quick: { type: 'boolean' }, png: { type: 'string' }, steps: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
       },
     });
     const [command, target, ...extra] = positionals;
@@ -82,7 +84,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     const allowed = COMMANDS[command];
     if (allowed === undefined) throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
-    if (target === undefined) throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
+    if (target === undefined && command !== 'lab') throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
     if (extra.length > 0) throw new ConfigError(`${command} takes one file, got also ${extra.map((e) => `'${e}'`).join(', ')}\n${USAGE}`);
     const unused = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
     if (unused.length > 0) throw new ConfigError(`${command} has no option --${unused[0]}\n${USAGE}`);
@@ -106,6 +108,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         }, io);
       case 'report':
         return await reportCommand({ log: target, out: values.out, png: values.png }, io);
+      case 'lab':
+        return await labCommand({ name: target, list: values.list, out: values.out, quick: values.quick, json: values.json }, io);
       case 'eval':
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);
       case 'summary':

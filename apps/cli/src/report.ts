@@ -16,11 +16,15 @@ export async function writeReport(records: LogRecord[] | ReadLog, out: string, t
     await mkdir(png, { recursive: true });
     for (const f of report.figures) {
       const file = join(png, `${f.name}.png`);
-      const image = new Resvg(f.svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } }).render().asPng();
-      await writeFileAtomic(file, image);
+      await writeFileAtomic(file, pngOf(f.svg));
       written.push(file);
     }
   }
   return written;
 }
 
+
+/** An SVG figure as a PNG at twice its size, on white. */
+export function pngOf(svg: string): Uint8Array {
+  return new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } }).render().asPng();
+}
