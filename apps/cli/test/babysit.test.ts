@@ -40,7 +40,7 @@ describe('minibatch check', () => {
     const j = capture();
     await run(['check', await configFile(bad), '--json'], j.io);
     const records = j.out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(records.filter((r) => r.kind === 'check').map((r) => r.name)).toEqual(['initial loss', 'gradient check', 'overfit 20 samples', 'learning rate']);
+    expect(records.filter((r) => r.kind === 'check').map((r) => r.name)).toEqual(['initial loss', 'penalty raises the loss', 'gradient check', 'overfit 20 samples', 'learning rate']);
     expect(records.some((r) => r.kind === 'lr-find')).toBe(true);
   });
 });
