@@ -1,8 +1,9 @@
 // Choosing the learning rate: the LR range test and LeCun's 1/λmax, each checked on a problem
 // whose answer is known, and both leaving the model as they found it.
 import { describe, expect, it } from 'vitest';
+import { blobs } from './blobs.js';
 import { Rng, tensor } from '@minibatch/core';
-import { createDataset, loadMnistSplit, subset, type Dataset } from '@minibatch/data';
+import { loadMnistSplit, subset } from '@minibatch/data';
 import { layers, losses, modelFromConfig } from '@minibatch/layers';
 import { Adam, SGD } from '@minibatch/optimizers';
 import { createRegistry } from '@minibatch/registry';
@@ -10,16 +11,6 @@ import { fit, largestEigenvalue, lrFind } from '../src/index.js';
 
 const registry = createRegistry().use(layers);
 
-function blobs(count: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const x = new Float32Array(count * 8);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    y[i] = i % 4;
-    for (let d = 0; d < 8; d++) x[i * 8 + d] = (d === y[i] ? 2 : 0) + rng.normal();
-  }
-  return createDataset(x, y, [8], { classes: 4 });
-}
 
 const mlp = () => modelFromConfig(registry, [{ name: 'dense', config: { units: 32, activation: 'relu', seed: 1 } }, { name: 'dense', config: { units: 4, seed: 2 } }]);
 const weights = (m: ReturnType<typeof mlp>) => m.parameters().map((p) => Array.from(p.data()));

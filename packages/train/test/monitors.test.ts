@@ -1,8 +1,9 @@
 // The monitors: each diagnosis is provoked by a run that has the problem, and stays silent on a
 // healthy run; the figures behind them are checked against direct computation.
 import { describe, expect, it } from 'vitest';
+import { blobs } from './blobs.js';
 import { Rng, randn, tensor } from '@minibatch/core';
-import { DataLoader, createDataset, type Dataset } from '@minibatch/data';
+import { DataLoader, type Dataset } from '@minibatch/data';
 import { layers, losses, modelFromConfig, type Module } from '@minibatch/layers';
 import { Adam, SGD } from '@minibatch/optimizers';
 import { regularizers } from '@minibatch/regularizers';
@@ -11,16 +12,6 @@ import { diagnose, fit, layerActivity, parameterHealth, snapshotParameters, trai
 
 const registry = createRegistry().use(layers).use(regularizers);
 
-function blobs(count: number, seed: number, scale = 1): Dataset {
-  const rng = new Rng(seed);
-  const x = new Float32Array(count * 8);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    y[i] = i % 4;
-    for (let d = 0; d < 8; d++) x[i * 8 + d] = scale * ((d === y[i] ? 2 : 0) + rng.normal());
-  }
-  return createDataset(x, y, [8], { classes: 4 });
-}
 
 /** Trains `steps` steps of SGD at `lr`; returns the losses and the last step's health. */
 function train(model: Module, data: Dataset, lr: number, steps: number) {

@@ -1,8 +1,7 @@
 // Training logs and reports: records written by a real run, read back tolerantly, drawn as
 // Vega-Lite figures rendered to SVG.
 import { describe, expect, it } from 'vitest';
-import { Rng } from '@minibatch/core';
-import { createDataset, type Dataset } from '@minibatch/data';
+import { blobs } from './blobs.js';
 import { layers, modelFromConfig } from '@minibatch/layers';
 import { Adam } from '@minibatch/optimizers';
 import { createRegistry } from '@minibatch/registry';
@@ -13,16 +12,6 @@ import { SGD } from '@minibatch/optimizers';
 
 const registry = createRegistry().use(layers);
 
-function blobs(count: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const x = new Float32Array(count * 8);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    y[i] = i % 4;
-    for (let d = 0; d < 8; d++) x[i * 8 + d] = (d === y[i] ? 2 : 0) + rng.normal();
-  }
-  return createDataset(x, y, [8], { classes: 4 });
-}
 
 function runLog(): LogRecord[] {
   const records: LogRecord[] = [{ kind: 'run', source: 'blobs', time: '2026-12-06T00:00:00Z' }];
