@@ -179,14 +179,18 @@ export class DataLoader implements Iterable<Batch> {
     return this.batches(this.epoch++);
   }
 
-  /** The batches of one epoch (does not change `epoch`). */
-  *batches(epoch: number): IterableIterator<Batch> {
+  /**
+   * The batches of one epoch (does not change `epoch`), from batch `from` on: a resumed run
+   * starts mid-epoch with exactly the batches (order, augmentation draws) it would have seen.
+   */
+  *batches(epoch: number, from = 0): IterableIterator<Batch> {
+    if (!Number.isInteger(from) || from < 0 || from > this.length) throw new ArgumentError(`DataLoader: from must be an integer in 0…${this.length}, got ${from}`);
     const { dataset, batchSize } = this;
     const size = sampleSize(dataset.shape);
     const order = this.order(epoch);
     let previous: Batch | null = null;
     try {
-      for (let b = 0; b < this.length; b++) {
+      for (let b = from; b < this.length; b++) {
         previous?.dispose();
         const start = b * batchSize;
         const indices = order.subarray(start, Math.min(start + batchSize, order.length)).slice();

@@ -16,6 +16,20 @@ function epochIndices(loader: DataLoader, epoch?: number): number[] {
 }
 
 describe('DataLoader', () => {
+  it('batches(epoch, from) starts mid-epoch with the very batches an unbroken epoch has there', () => {
+    const loader = new DataLoader(numbered(50), { batchSize: 8, seed: 5, transform: (x, ctx) => mul(x, ctx.rng.uniform()) });
+    const seen = (batches: Iterable<Batch>) => {
+      const out: unknown[] = [];
+      for (const b of batches) out.push([Array.from(b.indices), b.x.data()[0]]); // read while the batch is alive
+      return out;
+    };
+    const all = seen(loader.batches(2));
+    const rest = seen(loader.batches(2, 4));
+    expect(rest).toEqual(all.slice(4));
+    expect([...loader.batches(2, 7)]).toHaveLength(0);
+    expect(() => [...loader.batches(2, 8)]).toThrow(/from must be an integer in 0…7, got 8/);
+  });
+
   it('visits each sample exactly once per epoch, with the right values and labels', () => {
     const ds = numbered(103);
     const loader = new DataLoader(ds, { batchSize: 10, seed: 3 });

@@ -9,6 +9,8 @@ import type { Registry, Spec } from '@minibatch/registry';
 import { checkDataset } from './checks.js';
 import { correctCount, topKCount } from './metrics.js';
 import { Monitor, type MonitorOptions, type MonitorRecord } from './monitors.js';
+import type { RunPosition, TrainingState } from './checkpoint.js';
+import { loadMaskStates, maskStates } from '@minibatch/regularizers';
 
 /** A metric name: 'accuracy', or 'top5' (any k). */
 export type MetricName = 'accuracy' | `top${number}`;
@@ -49,8 +51,10 @@ export interface Callbacks {
 
 export interface History {
   epochs: EpochLogs[];
-  /** True when a callback stopped the run early. */
+  /** True when a callback, or shouldStop, stopped the run early. */
   stopped: boolean;
+  /** True when shouldStop interrupted the run before its last epoch (a checkpoint was written, when asked). */
+  interrupted?: boolean;
 }
 
 /**
@@ -98,6 +102,12 @@ export interface FitOptions {
    * reads the model in eval mode and draws no random numbers: the run is the same as unwatched.
    */
   monitors?: MonitorOptions | true;
+  /** Continue a run from its checkpointed state (its weights, optimizer, generators and position). */
+  resume?: TrainingState;
+  /** Hands the run's state to `save` after every epoch (default) or every `every` steps, and when shouldStop stops it. */
+  checkpoint?: { every?: number | 'epoch'; save(state: TrainingState): void };
+  /** Read after every step: true stops the run there (after writing a checkpoint, when asked). */
+  shouldStop?: () => boolean;
 }
 
 export interface EvaluateOptions {
@@ -238,7 +248,31 @@ export function trainStep(model: Module, batch: { x: Tensor; y: Int32Array; targ
  * });
  */
 export function fit(model: Module, data: Dataset, options: FitOptions): History {
-  const { epochs, batchSize = 32, metrics = ['accuracy'], seed = 0, initialEpoch = 0 } = options;
+  const run = fitSteps(model, data, options);
+  for (let next = run.next(); ; next = run.next()) if (next.done === true) return next.value;
+}
+
+/**
+ * fit() that lets the event loop run between steps (about every `yieldMs`, default 50 ms), so
+ * that a signal handler or a message can set what `shouldStop` reads — the way a command line
+ * stops a run cleanly on Ctrl-C: the step finishes, a checkpoint is written, fit returns.
+ */
+export async function fitAsync(model: Module, data: Dataset, options: FitOptions & { yieldMs?: number }): Promise<History> {
+  const { yieldMs = 50 } = options;
+  const run = fitSteps(model, data, options);
+  let last = performance.now();
+  for (let next = run.next(); ; next = run.next()) {
+    if (next.done === true) return next.value;
+    if (performance.now() - last >= yieldMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+  }
+}
+
+/** The training loop, one step per `next()`; fit and fitAsync drive it. */
+function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator<void, History> {
+  const { epochs, batchSize = 32, metrics = ['accuracy'], seed = 0, initialEpoch = 0, resume } = options;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`fit: epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: batchSize must be a positive integer, got ${batchSize}`);
   const ks = metrics.map(metricK);
@@ -253,43 +287,58 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
   const history: History = { epochs: [], stopped: false };
   const monitor = options.monitors === undefined ? null : new Monitor(options.monitors, data, options.validation);
   monitor?.check(model);
-  let step = initialEpoch * loader.length;
+  const every = options.checkpoint?.every ?? 'epoch';
+  if (every !== 'epoch' && (!Number.isInteger(every) || every < 1)) throw new ArgumentError(`fit: checkpoint.every must be 'epoch' or a positive number of steps, got ${String(every)}`);
+  const last = initialEpoch + epochs;
+  // Where the run is; a resumed run starts from the checkpoint's position, weights and generators.
+  const at: RunPosition = resume === undefined
+    ? { epoch: initialEpoch, batch: 0, step: initialEpoch * loader.length, sums: { loss: 0, penalty: 0, seen: 0, hits: ks.map(() => 0), seconds: 0 }, history: [] }
+    : restoreState(model, optimizer, resume, loader.length, ks.length);
+  history.epochs.push(...at.history);
+  const capture = (): TrainingState => captureState(model, optimizer, at);
 
-  for (let epoch = initialEpoch; epoch < initialEpoch + epochs; epoch++) {
+  for (; at.epoch < last; at.epoch++, at.batch = 0) {
     model.train();
-    const started = performance.now();
-    let lossSum = 0;
-    let penaltySum = 0;
-    let seen = 0;
-    const hits = ks.map(() => 0);
-    let batchIndex = 0;
-    for (const batch of loader) {
-      const watched = monitor?.before(model, step) === true;
+    let started = performance.now() - at.sums.seconds * 1000;
+    for (const batch of loader.batches(at.epoch, at.batch)) {
+      const watched = monitor?.before(model, at.step) === true;
       const { loss: stepLoss, penalty: stepPenalty, scores } = trainStep(model, batch, { loss, optimizer, penalties, constraints, scores: ks.length > 0 });
       monitor?.record(stepLoss);
       if (watched) {
-        const record = monitor!.after(model, step, epoch + 1);
+        const record = monitor!.after(model, at.step, at.epoch + 1);
         for (const cb of callbacks) cb.onMonitor?.(record);
       }
-      step++;
-      if (scores !== null) ks.forEach((k, i) => (hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
+      at.step++;
+      if (scores !== null) ks.forEach((k, i) => (at.sums.hits[i] += k === 1 ? correctCount(scores, batch.y, data.classes) : topKCount(scores, batch.y, data.classes, k)));
       if (!Number.isFinite(stepLoss + stepPenalty)) {
         throw new ArgumentError(
-          `fit: the ${Number.isFinite(stepLoss) ? 'penalty' : 'loss'} became ${Number.isFinite(stepLoss) ? stepPenalty : stepLoss} at epoch ${epoch + 1}, batch ${batchIndex + 1} — the learning rate is probably too high (lower it 3–10×), or the inputs are not normalized`,
+          `fit: the ${Number.isFinite(stepLoss) ? 'penalty' : 'loss'} became ${Number.isFinite(stepLoss) ? stepPenalty : stepLoss} at epoch ${at.epoch + 1}, batch ${at.batch + 1} — the learning rate is probably too high (lower it 3–10×), or the inputs are not normalized`,
         );
       }
-      lossSum += stepLoss * batch.size;
-      penaltySum += stepPenalty * batch.size;
-      seen += batch.size;
-      const batchLogs: BatchLogs = { epoch: epoch + 1, batch: batchIndex, size: batch.size, loss: stepLoss };
+      at.sums.loss += stepLoss * batch.size;
+      at.sums.penalty += stepPenalty * batch.size;
+      at.sums.seen += batch.size;
+      const batchLogs: BatchLogs = { epoch: at.epoch + 1, batch: at.batch, size: batch.size, loss: stepLoss };
       if (penalties.length > 0) batchLogs.penalty = stepPenalty;
       for (const cb of callbacks) cb.onBatchEnd?.(batchLogs);
-      batchIndex++;
+      at.batch++;
+      at.sums.seconds = (performance.now() - started) / 1000;
+      const endOfEpoch = at.batch === loader.length;
+      if (typeof every === 'number' && at.step % every === 0 && !endOfEpoch) options.checkpoint!.save(capture());
+      if (options.shouldStop?.() === true && !endOfEpoch) {
+        options.checkpoint?.save(capture());
+        history.stopped = true;
+        history.interrupted = true;
+        model.eval();
+        return history;
+      }
+      yield;
     }
-    const seconds = (performance.now() - started) / 1000;
-    const logs: EpochLogs = { epoch: epoch + 1, loss: lossSum / seen, samples_per_s: seen / seconds, seconds, lr: currentLr(optimizer) };
-    if (penalties.length > 0) logs.penalty = penaltySum / seen;
-    metrics.forEach((m, i) => (logs[m] = hits[i] / seen));
+    const seconds = at.sums.seconds;
+    const { sums } = at;
+    const logs: EpochLogs = { epoch: at.epoch + 1, loss: sums.loss / sums.seen, samples_per_s: sums.seen / seconds, seconds, lr: currentLr(optimizer) };
+    if (penalties.length > 0) logs.penalty = sums.penalty / sums.seen;
+    metrics.forEach((m, i) => (logs[m] = sums.hits[i] / sums.seen));
     if (options.validation !== undefined) {
       const val = evaluate(model, options.validation, { batchSize: Math.max(batchSize, 256), loss, metrics });
       for (const [key, value] of Object.entries(val)) logs[`val_${key}`] = value;
@@ -299,16 +348,59 @@ export function fit(model: Module, data: Dataset, options: FitOptions): History 
       monitor.accuracy = { train: logs.accuracy, validation: logs.val_accuracy, classes: data.classes };
     }
     history.epochs.push(logs);
+    at.history = history.epochs.slice();
+    at.sums = { loss: 0, penalty: 0, seen: 0, hits: ks.map(() => 0), seconds: 0 };
+    started = performance.now();
     let stop = false;
     for (const cb of callbacks) if (cb.onEpochEnd?.(logs) === false) stop = true;
-    if (stop) {
+    const stopRequested = options.shouldStop?.() === true;
+    if (options.checkpoint !== undefined) {
+      // The next position: the start of the next epoch.
+      at.epoch++;
+      at.batch = 0;
+      options.checkpoint.save(capture());
+      at.epoch--;
+    }
+    if (stop || stopRequested) {
       history.stopped = true;
+      if (stopRequested && at.epoch + 1 < last) history.interrupted = true;
       break;
     }
   }
   model.eval();
   for (const cb of callbacks) cb.onTrainEnd?.(history);
   return history;
+}
+
+/** The run's state now: copies, so training may go on while it is written. */
+function captureState(model: Module, optimizer: Optimizer<object>, at: RunPosition): TrainingState {
+  const weights: TrainingState['model'] = {};
+  for (const [name, t] of Object.entries(model.stateDict())) weights[name] = { shape: t.shape.slice(), data: t.data.slice() };
+  const opt = optimizer.stateDict();
+  for (const g of opt.groups) if (g.state !== null) copyLeaves(g.state);
+  return { ...structuredClone({ epoch: at.epoch, batch: at.batch, step: at.step, sums: at.sums, history: at.history }), model: weights, optimizer: opt, masks: maskStates(model) };
+}
+
+function copyLeaves(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    if (ArrayBuffer.isView(v)) (value as Record<string, unknown>)[k] = (v as Float32Array).slice();
+    else copyLeaves(v);
+  }
+}
+
+/** Loads a checkpoint's state into the model and optimizer (checked first) and returns its position. */
+function restoreState(model: Module, optimizer: Optimizer<object>, state: TrainingState, batches: number, metrics: number): RunPosition {
+  if (state.batch > batches) throw new ArgumentError(`fit: the checkpoint is at batch ${state.batch} of an epoch, but an epoch here has ${batches} batches — was it made with another batch size or data set?`);
+  if (state.sums.hits.length !== metrics) throw new ArgumentError(`fit: the checkpoint counted ${state.sums.hits.length} metrics, this run ${metrics}; resume with the same metrics`);
+  try {
+    model.loadStateDict(state.model);
+  } catch (error) {
+    throw new ArgumentError(`fit: the checkpoint's weights do not fit this model (another architecture?): ${(error as Error).message}`);
+  }
+  optimizer.loadStateDict(state.optimizer);
+  loadMaskStates(model, state.masks);
+  return { epoch: state.epoch, batch: state.batch, step: state.step, sums: structuredClone(state.sums), history: structuredClone(state.history) };
 }
 
 /** Loss and metrics of `model` (in eval mode) over a whole data set. */

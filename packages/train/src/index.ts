@@ -27,3 +27,6 @@ export { reportFigures, reportDiagnoses } from './figures.js';
 export type { Figure, ReportedDiagnosis } from './figures.js';
 export { sanityChecks } from './sanity.js';
 export type { Check, SanityOptions } from './sanity.js';
+export { fitAsync } from './fit.js';
+export { encodeCheckpoint, decodeCheckpoint, configChanges, CHECKPOINT_FORMAT } from './checkpoint.js';
+export type { Checkpoint, TrainingState, RunPosition } from './checkpoint.js';

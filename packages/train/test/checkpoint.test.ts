@@ -1,0 +1,105 @@
+// Checkpoints: a run stopped anywhere — mid-epoch or between epochs — and resumed from its
+// checkpoint file ends with weights bit-identical to the run that was never stopped, with
+// dropout, BatchNorm and augmentation on; a checkpoint that does not fit is refused.
+import { describe, expect, it } from 'vitest';
+import { augmentationFromConfig, toBatchTransform } from '@minibatch/augment';
+import { createDataset, type Dataset } from '@minibatch/data';
+import { modelFromConfig } from '@minibatch/layers';
+import { Rng } from '@minibatch/core';
+import { configChanges, decodeCheckpoint, defaultRegistry, encodeCheckpoint, fit, type FitOptions, type TrainingState } from '../src/index.js';
+import { Adam } from '@minibatch/optimizers';
+
+const registry = defaultRegistry();
+
+/** Small 6×6 images in 3 classes (a bright row per class), so augmentation applies. */
+function images(count: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const x = new Float32Array(count * 36);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    y[i] = i % 3;
+    for (let p = 0; p < 36; p++) x[i * 36 + p] = (Math.floor(p / 6) === y[i] * 2 ? 1 : 0) + 0.3 * rng.normal();
+  }
+  return createDataset(x, y, [6, 6, 1], { classes: 3 });
+}
+
+const net = () => modelFromConfig(registry, [
+  { name: 'conv2d', config: { filters: 4, kernelSize: 3, padding: 'same', useBias: false } },
+  { name: 'batchNorm' },
+  { name: 'relu' },
+  { name: 'flatten' },
+  { name: 'dropout', config: { rate: 0.3 } },
+  { name: 'dense', config: { units: 3 } },
+]);
+
+const data = images(90, 1);
+const options = (): FitOptions => ({
+  epochs: 3, batchSize: 16, seed: 4, validation: images(30, 2), optimizer: new Adam(undefined, { lr: 0.01 }),
+  transform: toBatchTransform(augmentationFromConfig(registry, [{ name: 'translate', config: { x: 0.2, y: 0.2 } }]), { classes: 3 }),
+});
+const weights = (m: ReturnType<typeof net>) => m.parameters().map((p) => Array.from(p.data())).concat(m.namedBuffers().map(([, b]) => Array.from(b.data())));
+
+describe('checkpoints', () => {
+  it('stopped at any step and resumed from the file: bit-identical weights and the same history', () => {
+    const whole = net();
+    const unbroken = fit(whole, data, options());
+    const expected = weights(whole);
+    whole.dispose();
+    // 6 batches per epoch, 18 steps: mid-epoch (1, 5, 8, 13) and between epochs (6, 12).
+    for (const stopAt of [1, 5, 6, 8, 12, 13]) {
+      const first = net();
+      let steps = 0;
+      let saved: Uint8Array | null = null;
+      const stopped = fit(first, data, {
+        ...options(), shouldStop: () => ++steps >= stopAt,
+        checkpoint: { every: 1000, save: (state) => void (saved = encodeCheckpoint({ state, config: { stopAt } })) },
+      });
+      expect(stopped.stopped).toBe(true);
+      first.dispose();
+      const { state, config } = decodeCheckpoint(saved!, 'test.ckpt');
+      expect(config).toEqual({ stopAt });
+      const second = net();
+      const resumed = fit(second, data, { ...options(), resume: state });
+      expect(weights(second), `stopped after step ${stopAt}`).toEqual(expected);
+      expect(resumed.epochs.map((e) => [e.loss, e.accuracy, e.val_loss])).toEqual(unbroken.epochs.map((e) => [e.loss, e.accuracy, e.val_loss]));
+      second.dispose();
+    }
+  });
+
+  it('every N steps and after every epoch; the last one resumes to the end', () => {
+    const states: TrainingState[] = [];
+    const model = net();
+    fit(model, data, { ...options(), checkpoint: { every: 4, save: (s) => void states.push(s) } });
+    const final = weights(model);
+    model.dispose();
+    // Steps 4, 8, 16 (12 falls on an epoch's end, which writes its own), and the 3 epoch ends.
+    expect(states.map((s) => [s.epoch, s.batch])).toEqual([[0, 4], [1, 0], [1, 2], [2, 0], [2, 4], [3, 0]]);
+    const again = net();
+    fit(again, data, { ...options(), resume: decodeCheckpoint(encodeCheckpoint({ state: states[2] })).state });
+    expect(weights(again)).toEqual(final);
+    again.dispose();
+  });
+
+  it('a checkpoint that does not fit is refused, naming why', () => {
+    const model = net();
+    let state: TrainingState | null = null;
+    fit(model, data, { ...options(), epochs: 1, checkpoint: { save: (s) => void (state = s) } });
+    model.dispose();
+    const bytes = encodeCheckpoint({ state: state! });
+    const other = modelFromConfig(registry, [{ name: 'flatten' }, { name: 'dense', config: { units: 3 } }]);
+    expect(() => fit(other, data, { ...options(), resume: state! })).toThrow(/the checkpoint's weights do not fit this model \(another architecture\?\)/);
+    other.dispose();
+    expect(() => fit(net(), data, { ...options(), batchSize: 64, resume: { ...state!, batch: 5 } })).toThrow(/checkpoint is at batch 5 of an epoch, but an epoch here has 2 batches/);
+    const flipped = bytes.slice();
+    flipped[flipped.length - 3] ^= 0xff;
+    expect(() => decodeCheckpoint(flipped, 'run.ckpt')).toThrow(/run\.ckpt: .*checksum/);
+    expect(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 100), 'run.ckpt')).toThrow(/run\.ckpt/);
+  });
+
+  it('names what changed between two configs', () => {
+    expect(configChanges({ epochs: 5, optimizer: { name: 'adam', config: { lr: 1e-3 } } }, { epochs: 8, optimizer: { name: 'adam', config: { lr: 3e-3 } } }))
+      .toEqual(['epochs: 5 → 8', 'optimizer.config.lr: 0.001 → 0.003']);
+    expect(configChanges({ model: [{ name: 'dense' }] }, { model: [{ name: 'dense' }, { name: 'relu' }] })).toEqual(['model[1]: (none) → {"name":"relu"}']);
+    expect(configChanges({ a: 1 }, { a: 1 })).toEqual([]);
+  });
+});
