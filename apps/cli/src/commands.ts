@@ -9,9 +9,9 @@ import { engine } from '@minibatch/core';
 import { fashionMnistFiles, preprocessorFromJSON } from '@minibatch/data';
 import {
   ConfigError, INPUT_SHAPES, buildModel, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
-  logCallbacks, logLine, type DatasetName, type EpochLogs, type LogRecord, type RunConfig,
+  configChanges, logCallbacks, logLine, type DatasetName, type EpochLogs, type History, type LogRecord, type RunConfig, type RunOptions, type TrainingState,
 } from '@minibatch/train';
-import { FileError, checkOutputs, loadModel, saveModel } from '@minibatch/train/node';
+import { FileError, checkOutputs, loadCheckpoint, loadModel, saveCheckpoint, saveModel } from '@minibatch/train/node';
 import { pretrainedRegistry } from '@minibatch/pretrained';
 import { writeReport } from './report.js';
 
@@ -65,6 +65,15 @@ export interface TrainArgs {
   log?: string;
   /** Write an HTML report of the run here at the end (implies monitor). */
   report?: string;
+  /** Write training-state checkpoints into this folder (every epoch, or every checkpointEvery steps, and on SIGINT/SIGTERM). */
+  checkpoint?: string;
+  checkpointEvery?: number;
+  /** How many checkpoints to keep (default 3). */
+  keep?: number;
+  /** Continue from a checkpoint file, or the newest complete one in a folder. */
+  resume?: string;
+  /** Resume although the config's epochs changed (the only change allowed). */
+  force?: boolean;
 }
 
 /** The files a run reads besides its config (an output must never replace one). */
@@ -98,8 +107,25 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     }
   }
   if (args.monitorEvery !== undefined && args.monitorEvery < 1) throw new ConfigError(`--monitor-every must be at least 1, got ${args.monitorEvery}`);
+  if (args.checkpointEvery !== undefined && args.checkpointEvery < 1) throw new ConfigError(`--checkpoint-every must be at least 1, got ${args.checkpointEvery}`);
+  if (args.keep !== undefined && args.keep < 1) throw new ConfigError(`--keep must be at least 1, got ${args.keep}`);
+  if ((args.checkpointEvery !== undefined || args.keep !== undefined) && args.checkpoint === undefined) throw new ConfigError('--checkpoint-every and --keep need --checkpoint DIR (where to write the checkpoints)');
+  const resumed = args.resume === undefined ? null : loadCheckpoint(args.resume);
+  for (const skipped of resumed?.skipped ?? []) io.err.write(`minibatch: note: passed over ${skipped}\n`);
   await checkOutputs({ '--out': args.out, '--log': args.log, '--report': args.report }, [args.config, ...dataFiles(config)]);
   const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
+  if (resumed !== null) {
+    // The run must be the one that was checkpointed: only more (or fewer) epochs may change, and only with --force.
+    const changes = configChanges(resumed.checkpoint.config, run.config);
+    const unsafe = changes.filter((c) => !c.startsWith('epochs:'));
+    if (unsafe.length > 0 || (changes.length > 0 && args.force !== true)) {
+      run.dispose();
+      throw new ConfigError(
+        `${resumed.path} was made with another config; what changed: ${changes.join('; ')}. ` +
+          (unsafe.length > 0 ? 'Resume with the config it was made with, or start a new run without --resume.' : 'Pass --force to continue the run with the new number of epochs.'),
+      );
+    }
+  }
   const { train, validation } = run.data;
   const json = args.json === true;
   const tty = !json && io.out.isTTY === true;
@@ -127,7 +153,24 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     io.out.write(`training on ${train.count} samples of ${config.data.name}${validation ? `, validating on ${validation.count}` : ''}` +
       ` (${e.build} kernels, ${e.threads} thread${e.threads === 1 ? '' : 's'})\n`);
   }
-  run.run({
+  // Checkpoints: after every epoch (or N steps) and, on SIGINT/SIGTERM, after the step in progress.
+  let signal: NodeJS.Signals | null = null;
+  let written: string | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (signal !== null) process.exit(s === 'SIGINT' ? 130 : 143); // a second signal: stop now
+    signal = s;
+  };
+  const checkpointing = args.checkpoint === undefined ? {} : {
+    checkpoint: { every: args.checkpointEvery ?? ('epoch' as const), save: (state: TrainingState) => void (written = saveCheckpoint(args.checkpoint!, { state, config: run.config }, { keep: args.keep ?? 3 })) },
+    shouldStop: () => signal !== null,
+  };
+  if (args.checkpoint !== undefined) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  const runOptions = {
+    ...checkpointing,
+    ...(resumed !== null ? { resume: resumed.checkpoint.state } : {}),
     callbacks: [logging, {
       onBatchEnd: (b) => {
         if (!tty) return;
@@ -176,7 +219,22 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
       },
     }],
     ...(monitors !== undefined ? { monitors } : {}),
-  });
+  } satisfies RunOptions;
+  let history: History;
+  try {
+    history = args.checkpoint === undefined ? run.run(runOptions) : await run.runAsync(runOptions);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (history.interrupted === true) {
+    (bar as cliProgress.SingleBar | null)?.stop();
+    log?.end();
+    const at = history.epochs.length;
+    io.err.write(`minibatch: stopped by ${signal} during epoch ${at + 1}; checkpoint written: ${written}\nresume with: minibatch train ${args.config} --resume ${args.checkpoint}\n`);
+    run.dispose();
+    return signal === 'SIGINT' ? 130 : 143;
+  }
   const test = run.test();
   keep({ kind: 'final', test_loss: test.loss, test_accuracy: test.accuracy });
   if (log !== null) await new Promise<void>((resolve, reject) => log.end((error?: Error | null) => (error ? reject(error) : resolve())));

@@ -12,7 +12,8 @@ import { modelFromConfig, type Loss, type Module } from '@minibatch/layers';
 import type { Optimizer } from '@minibatch/optimizers';
 import { RegistryError, createAt, locate, parseConfig, z, type Registry } from '@minibatch/registry';
 import { ConfigError, INPUT_SHAPES, defaultRegistry, inFile, parseRunConfig, type RunConfig } from './config.js';
-import { evaluate, fit, type Callbacks, type History, type MetricName, type ParameterConstraint, type PenaltyTerm } from './fit.js';
+import { evaluate, fit, fitAsync, type Callbacks, type FitOptions, type History, type MetricName, type ParameterConstraint, type PenaltyTerm } from './fit.js';
+import type { TrainingState } from './checkpoint.js';
 import { checkDataset } from './checks.js';
 import type { MonitorOptions } from './monitors.js';
 import { estimateTrainingMemory, formatBytes } from './sizes.js';
@@ -201,6 +202,11 @@ export interface RunOptions {
   callbacks?: Callbacks | readonly Callbacks[];
   /** Watch the run (fit's monitors): records and diagnoses go to the callbacks' onMonitor. */
   monitors?: MonitorOptions | true;
+  /** fit's checkpointing: the state after every epoch or N steps, and when shouldStop stops the run. */
+  checkpoint?: FitOptions['checkpoint'];
+  shouldStop?: () => boolean;
+  /** Continue from a checkpointed state. */
+  resume?: TrainingState;
 }
 
 /** A config made runnable: every part resolved, the data loaded and preprocessed, the model built. */
@@ -220,6 +226,8 @@ export interface Experiment {
   readonly rawShape: readonly number[];
   /** Trains for the config's epochs. */
   run(options?: RunOptions): History;
+  /** run(), letting the event loop in between steps (so a signal handler can set shouldStop). */
+  runAsync(options?: RunOptions): Promise<History>;
   /** Loss and accuracy on the test split. */
   test(): { loss: number; accuracy: number };
   /** What a model file keeps beside the weights, so `eval` can reproduce the test. */
@@ -269,22 +277,27 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     model.dispose();
     throw error;
   }
+  const fitOptions = (runOptions: RunOptions): FitOptions => ({
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    loss,
+    optimizer,
+    metrics: config.metrics as MetricName[],
+    validation: data.validation,
+    registry,
+    regularization,
+    transform: augmentation === null ? undefined : toBatchTransform(augmentation, { classes: data.train.classes }),
+    callbacks: runOptions.callbacks,
+    ...(runOptions.monitors !== undefined ? { monitors: runOptions.monitors } : {}),
+    ...(runOptions.checkpoint !== undefined ? { checkpoint: runOptions.checkpoint } : {}),
+    ...(runOptions.shouldStop !== undefined ? { shouldStop: runOptions.shouldStop } : {}),
+    ...(runOptions.resume !== undefined ? { resume: runOptions.resume } : {}),
+  });
   return {
     config, registry, model, loss, optimizer, augmentation, regularization, preprocessing: fitted, data, rawShape: raw.train.shape,
-    run: (runOptions = {}) => fit(model, data.train, {
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      seed: config.seed,
-      loss,
-      optimizer,
-      metrics: config.metrics as MetricName[],
-      validation: data.validation,
-      registry,
-      regularization,
-      transform: augmentation === null ? undefined : toBatchTransform(augmentation, { classes: data.train.classes }),
-      callbacks: runOptions.callbacks,
-      ...(runOptions.monitors !== undefined ? { monitors: runOptions.monitors } : {}),
-    }),
+    run: (runOptions = {}) => fit(model, data.train, fitOptions(runOptions)),
+    runAsync: (runOptions = {}) => fitAsync(model, data.train, fitOptions(runOptions)),
     test: () => {
       const result = evaluate(model, data.test, { loss, metrics: ['accuracy'] });
       return { loss: result.loss, accuracy: result.accuracy };

@@ -1,11 +1,14 @@
 // Files on disk (Node only; the browser uses encodeModel/decodeModel on bytes): model files,
 // and the two rules every file minibatch writes follows — written atomically, and never over
 // one of the command's own inputs.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Module } from '@minibatch/layers';
 import type { Registry } from '@minibatch/registry';
 import { decodeModel, encodeModel, type LoadedModel, type ModelExtras } from './model-file.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { FormatError } from './safetensors.js';
 
 /**
  * Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to
@@ -93,4 +96,64 @@ export async function loadModel(path: string, registry: Registry): Promise<Loade
     throw new FileError(code === 'ENOENT' ? `no model file at ${path}` : `could not read ${path}: ${(error as Error).message}`);
   }
   return decodeModel(bytes, registry, path);
+}
+
+/** writeFileAtomic for synchronous callers (a checkpoint written between two training steps). */
+export function writeFileAtomicSync(path: string, bytes: Uint8Array | string): void {
+  const temporary = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
+  let fd: number | null = null;
+  try {
+    fd = openSync(temporary, 'wx');
+    writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(temporary, path);
+  } catch (error) {
+    if (fd !== null) closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw new Error(`could not write ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+const CHECKPOINT_NAME = /^step-(\d+)\.ckpt$/;
+
+/**
+ * Writes a checkpoint into `dir` as step-<step>.ckpt (atomically: a kill mid-write leaves the
+ * previous checkpoints intact) and removes all but the newest `keep`. Returns its path.
+ */
+export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: { keep?: number } = {}): string {
+  const { keep = 3 } = options;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `step-${String(checkpoint.state.step).padStart(9, '0')}.ckpt`);
+  writeFileAtomicSync(path, encodeCheckpoint(checkpoint));
+  const all = readdirSync(dir).filter((f) => CHECKPOINT_NAME.test(f)).sort();
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(join(dir, old), { force: true });
+  return path;
+}
+
+/**
+ * A checkpoint file, or the newest complete checkpoint in a folder: a newest file that does
+ * not read (cut short by a full disk, altered) is passed over for the one before, and named
+ * in `skipped`.
+ */
+export function loadCheckpoint(path: string): { checkpoint: Checkpoint; path: string; skipped: string[] } {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new FileError(`no checkpoint at ${path}`);
+  }
+  const candidates = isDir ? readdirSync(path).filter((f) => CHECKPOINT_NAME.test(f)).sort().reverse().map((f) => join(path, f)) : [path];
+  if (candidates.length === 0) throw new FileError(`${path} holds no checkpoint (step-*.ckpt); write some with train --checkpoint ${path}`);
+  const skipped: string[] = [];
+  for (const file of candidates) {
+    try {
+      return { checkpoint: decodeCheckpoint(new Uint8Array(readFileSync(file)), file), path: file, skipped };
+    } catch (error) {
+      if (!isDir) throw error;
+      skipped.push(`${basename(file)} (${(error as Error).message.replace(`${file}: `, '')})`);
+    }
+  }
+  throw new FormatError(`${path}: no checkpoint in it could be read: ${skipped.join('; ')}`);
 }

@@ -1,0 +1,97 @@
+// Checkpoints from the command line: a real `minibatch train` process stopped with SIGTERM or
+// killed with SIGKILL at some step, then resumed (at another thread count), ends with a model
+// file byte-identical to the run that was never stopped.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/index.js';
+import { capture, configFile } from './helpers.js';
+
+const binary = join(import.meta.dirname, '../dist/main.js');
+const config = {
+  data: { name: 'mnist', limit: 3000 },
+  preprocessing: [{ name: 'center', config: { per: 'feature' } }],
+  augment: [{ name: 'translate', config: { x: 0.1, y: 0.1 } }],
+  model: [{ name: 'flatten' }, { name: 'dense', config: { units: 64, activation: 'relu' } }, { name: 'dropout', config: { rate: 0.3 } }, { name: 'dense', config: { units: 10 } }],
+  optimizer: { name: 'adam', config: { lr: 0.002 } },
+  epochs: 4,
+  batchSize: 32,
+  seed: 2,
+};
+
+const cli = (args: string[]) => spawnSync(process.execPath, [binary, ...args], { encoding: 'utf8' });
+
+/** Starts a training process and stops it with `signal` once its folder holds `after` checkpoints. */
+async function interrupted(args: string[], dir: string, signal: NodeJS.Signals, after: number): Promise<{ code: number | null; err: string }> {
+  const child = spawn(process.execPath, [binary, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const done = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig === 'SIGKILL' ? 137 : null))));
+  for (;;) {
+    const count = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.ckpt')).length : 0;
+    if (count >= after) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill(signal);
+  return { code: await done, err };
+}
+
+describe('train --checkpoint / --resume', () => {
+  it('SIGTERM: the step finishes, a checkpoint is written, exit 143 with how to resume; resuming on 1 thread gives the unbroken run\'s model, byte for byte', async () => {
+    const file = await configFile(config);
+    const dir = dirname(file);
+    expect(cli(['train', file, '--out', join(dir, 'full.safetensors')]).status).toBe(0);
+    const ck = join(dir, 'ck');
+    const stopped = await interrupted(['train', file, '--checkpoint', ck, '--checkpoint-every', '10', '--out', join(dir, 'part.safetensors')], ck, 'SIGTERM', 2);
+    expect(stopped.code).toBe(143);
+    expect(stopped.err).toMatch(/stopped by SIGTERM during epoch \d; checkpoint written: .*step-\d+\.ckpt\nresume with: minibatch train .*config\.json --resume .*ck/);
+    expect(existsSync(join(dir, 'part.safetensors'))).toBe(false);
+    const resumed = cli(['train', file, '--resume', ck, '--threads', '1', '--out', join(dir, 'resumed.safetensors')]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect((await readFile(join(dir, 'resumed.safetensors'))).equals(await readFile(join(dir, 'full.safetensors')))).toBe(true);
+  }, 120_000);
+
+  it('SIGKILL: the newest complete checkpoint is the place to resume; a newest file cut short is passed over, named', async () => {
+    const file = await configFile(config);
+    const dir = dirname(file);
+    expect(cli(['train', file, '--out', join(dir, 'full.safetensors')]).status).toBe(0);
+    const ck = join(dir, 'ck');
+    const killed = await interrupted(['train', file, '--checkpoint', ck, '--checkpoint-every', '10', '--keep', '2'], ck, 'SIGKILL', 2);
+    expect(killed.code).toBe(137);
+    const files = (await readdir(ck)).filter((f) => f.endsWith('.ckpt'));
+    expect(files.length).toBeLessThanOrEqual(2);
+    // A write cut short by a full disk or a crash (the atomic rename prevents it; simulate the worst).
+    const newest = files.sort().at(-1)!;
+    const bytes = await readFile(join(ck, newest));
+    await writeFile(join(ck, 'step-999999999.ckpt'), bytes.subarray(0, bytes.length >> 1));
+    const resumed = cli(['train', file, '--resume', ck, '--out', join(dir, 'resumed.safetensors')]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/note: passed over step-999999999\.ckpt \(/);
+    expect((await readFile(join(dir, 'resumed.safetensors'))).equals(await readFile(join(dir, 'full.safetensors')))).toBe(true);
+  }, 120_000);
+
+  it('a changed config is refused, naming what changed; more epochs need --force', async () => {
+    const file = await configFile({ ...config, epochs: 1 });
+    const dir = dirname(file);
+    const ck = join(dir, 'ck');
+    expect(await run(['train', file, '--checkpoint', ck], capture().io)).toBe(0);
+    const other = await configFile({ ...config, epochs: 1, optimizer: { name: 'adam', config: { lr: 0.01 } } });
+    const t = capture();
+    expect(await run(['train', other, '--resume', ck], t.io)).toBe(2);
+    expect(t.err).toMatch(/was made with another config; what changed: optimizer\.config\.lr: 0\.002 → 0\.01\. Resume with the config it was made with/);
+    const longer = capture();
+    expect(await run(['train', file, '--resume', ck, '--epochs', '2'], longer.io)).toBe(2);
+    expect(longer.err).toMatch(/what changed: epochs: 1 → 2\. Pass --force to continue the run with the new number of epochs/);
+    const forced = capture();
+    expect(await run(['train', file, '--resume', ck, '--epochs', '2', '--force', '--json'], forced.io)).toBe(0);
+    expect(forced.out.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.epoch !== undefined).map((r) => r.epoch)).toEqual([2]);
+    const lonely = capture();
+    expect(await run(['train', file, '--checkpoint-every', '5'], lonely.io)).toBe(2);
+    expect(lonely.err).toMatch(/--checkpoint-every and --keep need --checkpoint DIR/);
+    const missing = capture();
+    expect(await run(['train', file, '--resume', join(dir, 'nowhere')], missing.io)).toBe(2);
+    expect(missing.err).toMatch(/no checkpoint at .*nowhere/);
+  }, 120_000);
+});
