@@ -14,6 +14,7 @@ import {
 import { FileError, checkOutputs, loadCheckpoint, loadModel, saveCheckpoint, saveModel } from '@minibatch/train/node';
 import { pretrainedRegistry } from '@minibatch/pretrained';
 import { writeReport } from './report.js';
+import { ensembleCommand } from './ensemble.js';
 
 export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -74,6 +75,8 @@ export interface TrainArgs {
   resume?: string;
   /** Resume although the config's epochs changed (the only change allowed). */
   force?: boolean;
+  /** Train this many members from consecutive seeds and combine them into an Ensemble. */
+  ensemble?: number;
 }
 
 /** The files a run reads besides its config (an output must never replace one). */
@@ -113,6 +116,12 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   const resumed = args.resume === undefined ? null : loadCheckpoint(args.resume);
   for (const skipped of resumed?.skipped ?? []) io.err.write(`minibatch: note: passed over ${skipped}\n`);
   await checkOutputs({ '--out': args.out, '--log': args.log, '--report': args.report }, [args.config, ...dataFiles(config)]);
+  if (args.ensemble !== undefined) {
+    const alone = (['checkpoint', 'resume', 'log', 'report', 'monitor', 'monitorEvery'] as const).filter((k) => args[k] !== undefined);
+    if (alone.length > 0) throw new ConfigError(`--ensemble trains its members in their own processes; it does not take --${alone[0].replace('monitorEvery', 'monitor-every')}`);
+    const passThrough = [...(args.epochs !== undefined ? ['--epochs', String(args.epochs)] : []), ...(args.limit !== undefined ? ['--limit', String(args.limit)] : [])];
+    return ensembleCommand({ config: args.config, members: args.ensemble, out: args.out, json: args.json, passThrough }, config, io);
+  }
   const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
   if (resumed !== null) {
     // The run must be the one that was checkpointed: only more (or fewer) epochs may change, and only with --force.

@@ -95,3 +95,27 @@ describe('train --checkpoint / --resume', () => {
     expect(missing.err).toMatch(/no checkpoint at .*nowhere/);
   }, 120_000);
 });
+
+describe('train --ensemble N', () => {
+  it('trains N members in their own processes, reports each and the ensemble, and saves the ensemble as one model file', async () => {
+    const file = await configFile({ ...config, data: { name: 'mnist', limit: 800 }, epochs: 2 });
+    const out = join(dirname(file), 'ensemble.safetensors');
+    const t = capture();
+    expect(await run(['train', file, '--ensemble', '3', '--out', out, '--json'], t.io)).toBe(0);
+    const final = JSON.parse(t.out.trim().split('\n').at(-1)!);
+    expect(final.members.map((m: { seed: number }) => m.seed)).toEqual([2, 3, 4]);
+    for (const m of final.members) expect(m.test_accuracy).toBeGreaterThan(0.6);
+    expect(final.test_accuracy).toBeGreaterThan(0.6);
+    const e = capture();
+    expect(await run(['eval', out, '--json'], e.io)).toBe(0);
+    expect(JSON.parse(e.out).test_accuracy).toBeCloseTo(final.test_accuracy, 10);
+    for (const [args, message] of [
+      [['--ensemble', '1'], /--ensemble must be an integer from 2 to 64, got 1/],
+      [['--ensemble', '3', '--checkpoint', join(dirname(file), 'ck')], /--ensemble trains its members in their own processes; it does not take --checkpoint/],
+    ] as const) {
+      const bad = capture();
+      expect(await run(['train', file, ...args], bad.io)).toBe(2);
+      expect(bad.err).toMatch(message);
+    }
+  }, 120_000);
+});

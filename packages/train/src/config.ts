@@ -2,6 +2,7 @@
 // optimizer, schedule, regularization and augmentation by registry name. The CLI, the search,
 // the lab and the demo all read it here, so a config means the same run everywhere.
 import { augmentations } from '@minibatch/augment';
+import { ensembles } from './ensemble.js';
 import { layers } from '@minibatch/layers';
 import { optimizers } from '@minibatch/optimizers';
 import { RegistryError, checkNesting, createRegistry, describeIssues, formatPath, parseJson, z, type JsonPath, type Registry } from '@minibatch/registry';
@@ -61,7 +62,7 @@ export class ConfigError extends Error {
 
 /** A registry of every plugin a run config can name: layers, optimizers, augmentations, regularizers. */
 export function defaultRegistry(): Registry {
-  return createRegistry().use(layers).use(optimizers).use(augmentations).use(regularizers);
+  return createRegistry().use(layers).use(optimizers).use(augmentations).use(regularizers).use(ensembles);
 }
 
 /** The most layers a config may hold, counting those inside containers: far beyond any real network, far below what exhausts memory. */

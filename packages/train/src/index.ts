@@ -30,3 +30,4 @@ export type { Check, SanityOptions } from './sanity.js';
 export { fitAsync } from './fit.js';
 export { encodeCheckpoint, decodeCheckpoint, configChanges, CHECKPOINT_FORMAT } from './checkpoint.js';
 export type { Checkpoint, TrainingState, RunPosition } from './checkpoint.js';
+export { Ensemble, ensembleSchema, ensembles } from './ensemble.js';
