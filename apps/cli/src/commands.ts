@@ -245,14 +245,19 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     return signal === 'SIGINT' ? 130 : 143;
   }
   const test = run.test();
+  const averaged = run.testAverage();
   keep({ kind: 'final', test_loss: test.loss, test_accuracy: test.accuracy });
   if (log !== null) await new Promise<void>((resolve, reject) => log.end((error?: Error | null) => (error ? reject(error) : resolve())));
   if (args.report !== undefined) {
     await writeReport(records, args.report, args.config);
     if (!json) io.out.write(`wrote ${args.report}\n`);
   }
-  if (json) io.out.write(`${JSON.stringify({ final: true, test_loss: test.loss, test_accuracy: test.accuracy })}\n`);
-  else io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${run.data.test.count} samples)\n`);
+  if (json) {
+    io.out.write(`${JSON.stringify({ final: true, test_loss: test.loss, test_accuracy: test.accuracy, ...(averaged !== null ? { average_test_loss: averaged.loss, average_test_accuracy: averaged.accuracy } : {}) })}\n`);
+  } else {
+    io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${run.data.test.count} samples)\n`);
+    if (averaged !== null) io.out.write(`averaged weights (${run.config.average!.kind}${run.config.average!.kind === 'ema' ? ` ${run.config.average!.decay}` : ''}): test loss ${fmt(averaged.loss)}  test accuracy ${(averaged.accuracy * 100).toFixed(2)}%\n`);
+  }
   if (args.out !== undefined) {
     await saveModel(args.out, run.model, train.shape, run.extras(test.accuracy));
     if (!json) io.out.write(`saved ${args.out}\n`);

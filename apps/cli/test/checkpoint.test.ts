@@ -119,3 +119,17 @@ describe('train --ensemble N', () => {
     }
   }, 120_000);
 });
+
+describe('a config with "average"', () => {
+  it('reports the averaged weights\' test accuracy beside the last weights\'; a decay outside (0, 1) is refused', async () => {
+    const file = await configFile({ ...config, data: { name: 'mnist', limit: 800 }, epochs: 2, average: { kind: 'ema', decay: 0.99 } });
+    const t = capture();
+    expect(await run(['train', file, '--json'], t.io)).toBe(0);
+    const final = JSON.parse(t.out.trim().split('\n').at(-1)!);
+    expect(final.average_test_accuracy).toBeGreaterThan(0.6);
+    expect(final.average_test_accuracy).not.toBe(final.test_accuracy);
+    const bad = capture();
+    expect(await run(['train', await configFile({ ...config, average: { decay: 1 } })], bad.io)).toBe(2);
+    expect(bad.err).toMatch(/average\.decay/);
+  }, 60_000);
+});

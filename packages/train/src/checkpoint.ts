@@ -8,6 +8,7 @@ import type { RngState } from '@minibatch/core';
 import type { EpochLogs } from './fit.js';
 import type { OptimizerStateDict } from '@minibatch/optimizers';
 import { parseJson } from '@minibatch/registry';
+import type { AverageState } from './average.js';
 import { FormatError, decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'minibatch-checkpoint/1';
@@ -30,6 +31,8 @@ export interface TrainingState extends RunPosition {
   optimizer: OptimizerStateDict;
   /** Generator states of the stochastic layers (dropout, DropConnect, …), by path. */
   masks: Record<string, RngState>;
+  /** The running weight average (fit's `average`), when the run keeps one. */
+  average?: AverageState;
 }
 
 export interface Checkpoint {
@@ -71,10 +74,11 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   const tensors: Record<string, NamedArray> = {};
   for (const [name, t] of Object.entries(state.model)) tensors[`model.${name}`] = t;
   const optimizer = splitTensors(state.optimizer, tensors);
-  const { model: _model, optimizer: _optimizer, ...rest } = state;
+  const { model: _model, optimizer: _optimizer, average, ...rest } = state;
+  if (average !== undefined) for (const [name, t] of Object.entries(average.weights)) tensors[`average.${name}`] = t;
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
-    state: JSON.stringify({ ...rest, optimizer }),
+    state: JSON.stringify({ ...rest, optimizer, ...(average !== undefined ? { average: { count: average.count, steps: average.steps } } : {}) }),
   };
   if (config !== undefined) metadata.config = JSON.stringify(config);
   return encodeSafetensors(tensors, metadata);
@@ -106,8 +110,16 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     throw new FormatError(`${source}: the state lacks its history, running sums or generator states`);
   }
   const model: Record<string, NamedArray> = {};
-  for (const [name, t] of Object.entries(tensors)) if (name.startsWith('model.')) model[name.slice('model.'.length)] = t;
-  const state = { ...(parsed as unknown as Omit<TrainingState, 'model'>), model, optimizer: joinTensors(parsed.optimizer, tensors, source) as OptimizerStateDict };
+  const averaged: Record<string, NamedArray> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith('model.')) model[name.slice('model.'.length)] = t;
+    if (name.startsWith('average.')) averaged[name.slice('average.'.length)] = t;
+  }
+  const state: TrainingState = { ...(parsed as unknown as Omit<TrainingState, 'model'>), model, optimizer: joinTensors(parsed.optimizer, tensors, source) as OptimizerStateDict };
+  if (parsed.average !== undefined) {
+    const { count, steps } = parsed.average as { count: number; steps: number };
+    state.average = { count, steps, weights: averaged };
+  }
   let config: unknown;
   if (metadata.config !== undefined) {
     try {

@@ -51,6 +51,14 @@ export const runConfigSchema = z.strictObject({
   batchSize: z.number().int().positive().default(64),
   seed: z.number().int().default(0),
   metrics: metricsSchema,
+  /** Keep a running average of the weights, evaluated as a model of its own (WeightAverage). */
+  average: z.strictObject({
+    kind: z.enum(['ema', 'polyak']).default('ema'),
+    /** The EMA's decay, in (0, 1). */
+    decay: z.number().gt(0).lt(1).default(0.999),
+    /** Steps before averaging starts. */
+    start: z.number().int().min(0).default(0),
+  }).optional(),
 });
 
 export type RunConfig = z.output<typeof runConfigSchema>;

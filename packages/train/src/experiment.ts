@@ -14,6 +14,7 @@ import { RegistryError, createAt, locate, parseConfig, z, type Registry } from '
 import { ConfigError, INPUT_SHAPES, defaultRegistry, inFile, parseRunConfig, type RunConfig } from './config.js';
 import { evaluate, fit, fitAsync, type Callbacks, type FitOptions, type History, type MetricName, type ParameterConstraint, type PenaltyTerm } from './fit.js';
 import type { TrainingState } from './checkpoint.js';
+import { WeightAverage } from './average.js';
 import { checkDataset } from './checks.js';
 import type { MonitorOptions } from './monitors.js';
 import { estimateTrainingMemory, formatBytes } from './sizes.js';
@@ -230,6 +231,10 @@ export interface Experiment {
   runAsync(options?: RunOptions): Promise<History>;
   /** Loss and accuracy on the test split. */
   test(): { loss: number; accuracy: number };
+  /** The running weight average, when the config asks for one (`average`). */
+  readonly average: WeightAverage | null;
+  /** Loss and accuracy of the averaged weights on the test split (null without `average`). */
+  testAverage(): { loss: number; accuracy: number } | null;
   /** What a model file keeps beside the weights, so `eval` can reproduce the test. */
   extras(testAccuracy?: number): { preprocessing?: unknown; info: Record<string, unknown> };
   /** Frees the model's weights and the optimizer's state. */
@@ -277,7 +282,9 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     model.dispose();
     throw error;
   }
+  const average = config.average === undefined ? null : new WeightAverage(model, config.average);
   const fitOptions = (runOptions: RunOptions): FitOptions => ({
+    ...(average !== null ? { average } : {}),
     epochs: config.epochs,
     batchSize: config.batchSize,
     seed: config.seed,
@@ -298,6 +305,17 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     config, registry, model, loss, optimizer, augmentation, regularization, preprocessing: fitted, data, rawShape: raw.train.shape,
     run: (runOptions = {}) => fit(model, data.train, fitOptions(runOptions)),
     runAsync: (runOptions = {}) => fitAsync(model, data.train, fitOptions(runOptions)),
+    average,
+    testAverage: () => {
+      if (average === null || average.count === 0) return null;
+      const averaged = average.averaged(registry, data.train);
+      try {
+        const result = evaluate(averaged, data.test, { loss, metrics: ['accuracy'] });
+        return { loss: result.loss, accuracy: result.accuracy };
+      } finally {
+        averaged.dispose();
+      }
+    },
     test: () => {
       const result = evaluate(model, data.test, { loss, metrics: ['accuracy'] });
       return { loss: result.loss, accuracy: result.accuracy };

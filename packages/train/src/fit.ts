@@ -10,6 +10,7 @@ import { checkDataset } from './checks.js';
 import { correctCount, topKCount } from './metrics.js';
 import { Monitor, type MonitorOptions, type MonitorRecord } from './monitors.js';
 import type { RunPosition, TrainingState } from './checkpoint.js';
+import type { WeightAverage } from './average.js';
 import { loadMaskStates, maskStates } from '@minibatch/regularizers';
 
 /** A metric name: 'accuracy', or 'top5' (any k). */
@@ -108,6 +109,8 @@ export interface FitOptions {
   checkpoint?: { every?: number | 'epoch'; save(state: TrainingState): void };
   /** Read after every step: true stops the run there (after writing a checkpoint, when asked). */
   shouldStop?: () => boolean;
+  /** A running average of the weights (EMA or Polyak), updated after every step and kept in checkpoints. */
+  average?: WeightAverage;
 }
 
 export interface EvaluateOptions {
@@ -290,12 +293,16 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
   const every = options.checkpoint?.every ?? 'epoch';
   if (every !== 'epoch' && (!Number.isInteger(every) || every < 1)) throw new ArgumentError(`fit: checkpoint.every must be 'epoch' or a positive number of steps, got ${String(every)}`);
   const last = initialEpoch + epochs;
+  if (resume !== undefined && options.average !== undefined && resume.average === undefined) {
+    throw new ArgumentError('fit: this run keeps a weight average, but the checkpoint has none; resume without average, or from a checkpoint of a run that kept one');
+  }
   // Where the run is; a resumed run starts from the checkpoint's position, weights and generators.
   const at: RunPosition = resume === undefined
     ? { epoch: initialEpoch, batch: 0, step: initialEpoch * loader.length, sums: { loss: 0, penalty: 0, seen: 0, hits: ks.map(() => 0), seconds: 0 }, history: [] }
     : restoreState(model, optimizer, resume, loader.length, ks.length);
+  if (resume?.average !== undefined) options.average?.load(resume.average);
   history.epochs.push(...at.history);
-  const capture = (): TrainingState => captureState(model, optimizer, at);
+  const capture = (): TrainingState => ({ ...captureState(model, optimizer, at), ...(options.average !== undefined ? { average: options.average.state() } : {}) });
 
   for (; at.epoch < last; at.epoch++, at.batch = 0) {
     model.train();
@@ -303,6 +310,7 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
     for (const batch of loader.batches(at.epoch, at.batch)) {
       const watched = monitor?.before(model, at.step) === true;
       const { loss: stepLoss, penalty: stepPenalty, scores } = trainStep(model, batch, { loss, optimizer, penalties, constraints, scores: ks.length > 0 });
+      options.average?.update();
       monitor?.record(stepLoss);
       if (watched) {
         const record = monitor!.after(model, at.step, at.epoch + 1);

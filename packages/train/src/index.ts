@@ -31,3 +31,5 @@ export { fitAsync } from './fit.js';
 export { encodeCheckpoint, decodeCheckpoint, configChanges, CHECKPOINT_FORMAT } from './checkpoint.js';
 export type { Checkpoint, TrainingState, RunPosition } from './checkpoint.js';
 export { Ensemble, ensembleSchema, ensembles } from './ensemble.js';
+export { WeightAverage } from './average.js';
+export type { AverageOptions, AverageState } from './average.js';
