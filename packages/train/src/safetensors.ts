@@ -36,20 +36,35 @@ const MAX_HEADER = 100_000_000;
 
 // ------------------------------------------------------------------ CRC-32 (IEEE, as zip and PNG)
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
+// Slicing-by-8 (Intel's method): eight tables, eight bytes per step — about 4× the byte-wise
+// loop, which mattered once every epoch's checkpoint (megabytes of optimizer state) is summed.
+const CRC_TABLES = (() => {
+  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+    tables[0][n] = c;
   }
-  return table;
+  for (let n = 0; n < 256; n++) for (let t = 1; t < 8; t++) tables[t][n] = (tables[t - 1][n] >>> 8) ^ tables[0][tables[t - 1][n] & 0xff];
+  return tables;
 })();
 
-function crc32(parts: readonly Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const bytes of parts) for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** CRC-32 (IEEE) of the parts in order. */
+export function crc32(parts: readonly Uint8Array[]): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
+  let c = ~0;
+  for (const bytes of parts) {
+    const n = bytes.length;
+    let i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+      c = t7[a & 0xff] ^ t6[(a >>> 8) & 0xff] ^ t5[(a >>> 16) & 0xff] ^ t4[a >>> 24] ^ t3[bytes[i + 4]] ^ t2[bytes[i + 5]] ^ t1[bytes[i + 6]] ^ t0[bytes[i + 7]];
+    }
+    for (; i < n; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  }
+  return ~c >>> 0;
 }
 
 interface Entry {
@@ -100,7 +115,9 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata:
   for (const name of names) {
     const { data } = tensors[name];
     const at = entries[name].offsets[0];
-    for (let i = 0; i < data.length; i++) le.setFloat32(at + i * 4, data[i], true);
+    // safetensors is little-endian, as is every machine minibatch runs on: copy the bytes.
+    if (LITTLE_ENDIAN) body.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    else for (let i = 0; i < data.length; i++) le.setFloat32(at + i * 4, data[i], true);
   }
   const meta: Record<string, string> = { ...metadata };
   delete meta[CHECKSUM_KEY];

@@ -103,3 +103,20 @@ describe('checkpoints', () => {
     expect(configChanges({ a: 1 }, { a: 1 })).toEqual([]);
   });
 });
+
+describe('crc32', () => {
+  it('gives the standard check values, over any split of the bytes', async () => {
+    const { crc32 } = await import('../src/safetensors.js');
+    const text = new TextEncoder().encode('123456789');
+    expect(crc32([text])).toBe(0xcbf43926); // the CRC-32/IEEE check value
+    expect(crc32([text.subarray(0, 3), text.subarray(3)])).toBe(0xcbf43926);
+    expect(crc32([new Uint8Array(0)])).toBe(0);
+    const big = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff);
+    let slow = ~0;
+    for (const b of big) {
+      slow ^= b;
+      for (let k = 0; k < 8; k++) slow = slow & 1 ? 0xedb88320 ^ (slow >>> 1) : slow >>> 1;
+    }
+    expect(crc32([big.subarray(0, 13), big.subarray(13)])).toBe(~slow >>> 0);
+  });
+});
