@@ -123,6 +123,10 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     return ensembleCommand({ config: args.config, members: args.ensemble, out: args.out, json: args.json, passThrough }, config, io);
   }
   const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
+  if (resumed !== null && run.snapshots !== null) {
+    run.dispose();
+    throw new ConfigError(`${args.config} takes a snapshot ensemble, whose snapshots a checkpoint does not hold yet; run it again from the start (without --resume)`);
+  }
   if (resumed !== null) {
     // The run must be the one that was checkpointed: only more (or fewer) epochs may change, and only with --force.
     const changes = configChanges(resumed.checkpoint.config, run.config);
@@ -244,8 +248,11 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     run.dispose();
     return signal === 'SIGINT' ? 130 : 143;
   }
-  const test = run.test();
+  const last = run.test();
   const averaged = run.testAverage();
+  // With snapshots the run's model is their ensemble: its figures are the run's, the last weights' beside them.
+  const snapshot = run.testSnapshots();
+  const test = snapshot ?? last;
   keep({ kind: 'final', test_loss: test.loss, test_accuracy: test.accuracy });
   if (log !== null) await new Promise<void>((resolve, reject) => log.end((error?: Error | null) => (error ? reject(error) : resolve())));
   if (args.report !== undefined) {
@@ -253,13 +260,20 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     if (!json) io.out.write(`wrote ${args.report}\n`);
   }
   if (json) {
-    io.out.write(`${JSON.stringify({ final: true, test_loss: test.loss, test_accuracy: test.accuracy, ...(averaged !== null ? { average_test_loss: averaged.loss, average_test_accuracy: averaged.accuracy } : {}) })}\n`);
+    io.out.write(`${JSON.stringify({
+      final: true, test_loss: test.loss, test_accuracy: test.accuracy,
+      ...(snapshot !== null ? { snapshots: run.snapshots!.taken, last_test_loss: last.loss, last_test_accuracy: last.accuracy } : {}),
+      ...(averaged !== null ? { average_test_loss: averaged.loss, average_test_accuracy: averaged.accuracy } : {}),
+    })}\n`);
   } else {
+    if (snapshot !== null) io.out.write(`last weights: test loss ${fmt(last.loss)}  test accuracy ${(last.accuracy * 100).toFixed(2)}%\nsnapshot ensemble of ${run.snapshots!.taken}: `);
     io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${run.data.test.count} samples)\n`);
     if (averaged !== null) io.out.write(`averaged weights (${run.config.average!.kind}${run.config.average!.kind === 'ema' ? ` ${run.config.average!.decay}` : ''}): test loss ${fmt(averaged.loss)}  test accuracy ${(averaged.accuracy * 100).toFixed(2)}%\n`);
   }
   if (args.out !== undefined) {
-    await saveModel(args.out, run.model, train.shape, run.extras(test.accuracy));
+    const saved = snapshot !== null ? run.snapshots!.ensemble(run.registry) : run.model;
+    await saveModel(args.out, saved, train.shape, run.extras(test.accuracy));
+    if (saved !== run.model) saved.dispose();
     if (!json) io.out.write(`saved ${args.out}\n`);
   }
   run.dispose();

@@ -133,3 +133,27 @@ describe('a config with "average"', () => {
     expect(bad.err).toMatch(/average\.decay/);
   }, 60_000);
 });
+
+describe('a config with "snapshots"', () => {
+  it('trains through the cycles, reports the snapshot ensemble (and the last weights) and saves the ensemble', async () => {
+    const snap = {
+      ...config, data: { name: 'mnist', limit: 640 }, epochs: 4, batchSize: 32, augment: [],
+      optimizer: { name: 'sgd', config: { lr: { kind: 'schedule', name: 'cosineWarmRestarts', config: { initial: 0.05, period: 20 } }, momentum: 0.9 } },
+      snapshots: { count: 3 },
+    };
+    const file = await configFile(snap);
+    const out = join(dirname(file), 'snap.safetensors');
+    const t = capture();
+    expect(await run(['train', file, '--json', '--out', out], t.io)).toBe(0);
+    const final = JSON.parse(t.out.trim().split('\n').at(-1)!);
+    expect(final.snapshots).toBe(3);
+    expect(final.test_accuracy).toBeGreaterThan(0.7);
+    expect(typeof final.last_test_accuracy).toBe('number');
+    const e = capture();
+    expect(await run(['eval', out, '--json'], e.io)).toBe(0);
+    expect(JSON.parse(e.out).test_accuracy).toBeCloseTo(final.test_accuracy, 10);
+    const many = capture();
+    expect(await run(['train', await configFile({ ...snap, snapshots: { count: 5 } })], many.io)).toBe(2);
+    expect(many.err).toMatch(/snapshots\.count: 5 snapshots asked, but the learning rate goes through 4 cycles in 80 steps/);
+  }, 60_000);
+});

@@ -59,6 +59,8 @@ export const runConfigSchema = z.strictObject({
     /** Steps before averaging starts. */
     start: z.number().int().min(0).default(0),
   }).optional(),
+  /** A snapshot ensemble: the weights at the end of each learning-rate cycle, the last `count` averaged (Snapshots). */
+  snapshots: z.strictObject({ count: z.number().int().min(2) }).optional(),
 });
 
 export type RunConfig = z.output<typeof runConfigSchema>;

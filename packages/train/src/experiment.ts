@@ -15,6 +15,7 @@ import { ConfigError, INPUT_SHAPES, defaultRegistry, inFile, parseRunConfig, typ
 import { evaluate, fit, fitAsync, type Callbacks, type FitOptions, type History, type MetricName, type ParameterConstraint, type PenaltyTerm } from './fit.js';
 import type { TrainingState } from './checkpoint.js';
 import { WeightAverage } from './average.js';
+import { Snapshots } from './snapshots.js';
 import { checkDataset } from './checks.js';
 import type { MonitorOptions } from './monitors.js';
 import { estimateTrainingMemory, formatBytes } from './sizes.js';
@@ -231,6 +232,10 @@ export interface Experiment {
   runAsync(options?: RunOptions): Promise<History>;
   /** Loss and accuracy on the test split. */
   test(): { loss: number; accuracy: number };
+  /** The snapshot collector, when the config asks for a snapshot ensemble (`snapshots`). */
+  readonly snapshots: Snapshots | null;
+  /** Loss and accuracy of the snapshot ensemble on the test split (null without `snapshots`). */
+  testSnapshots(): { loss: number; accuracy: number } | null;
   /** The running weight average, when the config asks for one (`average`). */
   readonly average: WeightAverage | null;
   /** Loss and accuracy of the averaged weights on the test split (null without `average`). */
@@ -283,6 +288,16 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     throw error;
   }
   const average = config.average === undefined ? null : new WeightAverage(model, config.average);
+  let snapshots: Snapshots | null = null;
+  if (config.snapshots !== undefined) {
+    const steps = config.epochs * Math.ceil(data.train.count / config.batchSize);
+    try {
+      snapshots = new Snapshots(model, optimizer, { count: config.snapshots.count, steps });
+    } catch (error) {
+      model.dispose();
+      throw new ConfigError(`${source}: snapshots.count: ${(error as Error).message.replace(/^snapshots: /, '')}`);
+    }
+  }
   const fitOptions = (runOptions: RunOptions): FitOptions => ({
     ...(average !== null ? { average } : {}),
     epochs: config.epochs,
@@ -295,7 +310,7 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     registry,
     regularization,
     transform: augmentation === null ? undefined : toBatchTransform(augmentation, { classes: data.train.classes }),
-    callbacks: runOptions.callbacks,
+    callbacks: snapshots === null ? runOptions.callbacks : [snapshots.callbacks(), ...(runOptions.callbacks === undefined ? [] : Array.isArray(runOptions.callbacks) ? runOptions.callbacks : [runOptions.callbacks as Callbacks])],
     ...(runOptions.monitors !== undefined ? { monitors: runOptions.monitors } : {}),
     ...(runOptions.checkpoint !== undefined ? { checkpoint: runOptions.checkpoint } : {}),
     ...(runOptions.shouldStop !== undefined ? { shouldStop: runOptions.shouldStop } : {}),
@@ -305,6 +320,17 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     config, registry, model, loss, optimizer, augmentation, regularization, preprocessing: fitted, data, rawShape: raw.train.shape,
     run: (runOptions = {}) => fit(model, data.train, fitOptions(runOptions)),
     runAsync: (runOptions = {}) => fitAsync(model, data.train, fitOptions(runOptions)),
+    snapshots,
+    testSnapshots: () => {
+      if (snapshots === null || snapshots.taken < 2) return null;
+      const ensemble = snapshots.ensemble(registry);
+      try {
+        const result = evaluate(ensemble, data.test, { loss, metrics: ['accuracy'] });
+        return { loss: result.loss, accuracy: result.accuracy };
+      } finally {
+        ensemble.dispose();
+      }
+    },
     average,
     testAverage: () => {
       if (average === null || average.count === 0) return null;

@@ -33,3 +33,4 @@ export type { Checkpoint, TrainingState, RunPosition } from './checkpoint.js';
 export { Ensemble, ensembleSchema, ensembles } from './ensemble.js';
 export { WeightAverage } from './average.js';
 export type { AverageOptions, AverageState } from './average.js';
+export { Snapshots, cycleEnds } from './snapshots.js';
