@@ -17,10 +17,10 @@ export {
 } from './transforms.js';
 export {
   type Schedule, type ScheduleLike, type NamedSchedule, type ScheduleConfig, type PlateauSchedule, type PlateauState,
-  constant, stepDecay, multiStep, exponential, inverseTime, polynomial, cosine, cosineWarmRestarts, cyclic, oneCycle,
+  constant, stepDecay, multiStep, exponential, inverseTime, polynomial, cosine, cosineWarmRestarts, cyclic, oneCycle, oneCycleMomentum,
   linearWarmup, reduceOnPlateau, scheduleConfig,
   type StepDecayOptions, type MultiStepOptions, type ExponentialOptions, type InverseTimeOptions, type PolynomialOptions,
-  type CosineOptions, type CosineWarmRestartsOptions, type CyclicOptions, type OneCycleOptions, type LinearWarmupOptions,
+  type CosineOptions, type CosineWarmRestartsOptions, type CyclicOptions, type OneCycleOptions, type OneCycleMomentumOptions, type LinearWarmupOptions,
   type ReduceOnPlateauOptions,
 } from './schedules.js';
 export { Optimizer, type ParamGroup, type ParamsArg, type Group, type OptimizerRecipe, type OptimizerStateDict } from './optimizer.js';

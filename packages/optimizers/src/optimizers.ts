@@ -20,13 +20,17 @@ export interface CommonOptions {
   clipValue?: number;
 }
 
-export interface SGDOptions extends CommonOptions { momentum: number; dampening: number; nesterov: boolean }
-export interface AdamOptions extends CommonOptions { beta1: number; beta2: number; eps: number }
+/** `momentum` (and Adam's `beta1`) may follow a schedule of the step, e.g. oneCycleMomentum. */
+export interface SGDOptions extends CommonOptions { momentum: ScheduleLike; dampening: number; nesterov: boolean }
+export interface AdamOptions extends CommonOptions { beta1: ScheduleLike; beta2: number; eps: number }
 export type AdamWOptions = AdamOptions;
 export interface RMSpropOptions extends CommonOptions { decay: number; eps: number; momentum: number; centered: boolean }
 export interface AdagradOptions extends CommonOptions { eps: number; initialAccumulatorValue: number }
 
 type Checks<O> = { [K in keyof O]-?: (owner: string, value: unknown) => O[K] };
+
+/** A coefficient in [0, 1): a number, or a schedule of the step (each value checked when used). */
+const unitOrSchedule = (parameter: string) => (owner: string, x: unknown): ScheduleLike => (typeof x === 'function' ? (x as ScheduleLike) : v.unitInterval(owner, parameter, x));
 
 const common: Checks<CommonOptions> = {
   lr: (owner, x) => (toSchedule(owner, 'learning rate', x), x as ScheduleLike),
@@ -61,6 +65,8 @@ function recipe<O extends CommonOptions>(name: string, defaults: O, checks: Chec
     build: (o) => chain(...links(o)),
     config(o) {
       const out: Record<string, unknown> = { ...(o as Record<string, unknown>), lr: scheduleConfig(o.lr, name) as ScheduleConfig };
+      // Other scheduled options (momentum, beta1) are saved as schedule specs too.
+      for (const [key, value] of Object.entries(out)) if (typeof value === 'function') out[key] = scheduleConfig(value as ScheduleLike, `${name}.${key}`);
       for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
       return out;
     },
@@ -72,14 +78,14 @@ export const sgdRecipe = recipe<SGDOptions>(
   { lr: 0.01, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 },
   {
     ...common,
-    momentum: (owner, x) => v.unitInterval(owner, 'momentum', x),
+    momentum: unitOrSchedule('momentum'),
     dampening: (owner, x) => v.unitInterval(owner, 'dampening', x),
     nesterov: (owner, x) => v.boolean(owner, 'nesterov', x),
   },
   (o) => [
     ...clips(o),
     addDecayedWeights(o.weightDecay),
-    ...(o.momentum > 0 ? [trace({ decay: o.momentum, nesterov: o.nesterov, dampening: o.dampening })] : []),
+    ...(typeof o.momentum !== 'number' || o.momentum > 0 ? [trace({ decay: o.momentum, nesterov: o.nesterov, dampening: o.dampening })] : []),
     scaleByLearningRate(o.lr),
   ],
   (o, owner) => {
@@ -91,7 +97,7 @@ export const sgdRecipe = recipe<SGDOptions>(
 
 const adamChecks: Checks<AdamOptions> = {
   ...common,
-  beta1: (owner, x) => v.unitInterval(owner, 'beta1', x),
+  beta1: unitOrSchedule('beta1'),
   beta2: (owner, x) => v.unitInterval(owner, 'beta2', x),
   eps: (owner, x) => v.nonNegative(owner, 'eps', x),
 };

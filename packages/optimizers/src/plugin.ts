@@ -21,6 +21,8 @@ function resolve(value: number | z.output<typeof specSchema>, registry: Registry
 
 const nonNeg = (d: number) => z.number().nonnegative().default(d);
 const unit = (d: number) => z.number().min(0).lt(1).default(d);
+/** A coefficient in [0, 1) or a schedule spec for it (momentum, beta1: oneCycleMomentum). */
+const unitOrSchedule = (d: number) => z.union([z.number().min(0).lt(1), specSchema]).default(d);
 const common = (lr: number, weightDecay: number) => ({
   lr: scheduleLike.default(lr),
   weightDecay: nonNeg(weightDecay),
@@ -32,25 +34,25 @@ const sgd = define(
   'optimizer', 'sgd',
   z.strictObject({
     ...common(sgdRecipe.defaults.lr as number, 0),
-    momentum: unit(0),
+    momentum: unitOrSchedule(0),
     dampening: unit(0),
     nesterov: z.boolean().default(false),
   }),
-  (c, r) => new SGD(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'sgd'") }),
+  (c, r) => new SGD(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'sgd'"), momentum: resolve(c.momentum, r, "optimizer 'sgd' momentum") }),
   'stochastic gradient descent, with optional momentum / Nesterov momentum and L2 weight decay',
 );
 
-const adamShape = (wd: number, lr: number) => ({ ...common(lr, wd), beta1: unit(0.9), beta2: unit(0.999), eps: nonNeg(1e-8) });
+const adamShape = (wd: number, lr: number) => ({ ...common(lr, wd), beta1: unitOrSchedule(0.9), beta2: unit(0.999), eps: nonNeg(1e-8) });
 
 const adam = define(
   'optimizer', 'adam', z.strictObject(adamShape(0, adamRecipe.defaults.lr as number)),
-  (c, r) => new Adam(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'adam'") }),
+  (c, r) => new Adam(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'adam'"), beta1: resolve(c.beta1, r, "optimizer 'adam' beta1") }),
   'Adam (Kingma & Ba 2015), bias-corrected; weightDecay is L2 in the gradient',
 );
 
 const adamw = define(
   'optimizer', 'adamw', z.strictObject(adamShape(adamwRecipe.defaults.weightDecay, adamwRecipe.defaults.lr as number)),
-  (c, r) => new AdamW(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'adamw'") }),
+  (c, r) => new AdamW(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'adamw'"), beta1: resolve(c.beta1, r, "optimizer 'adamw' beta1") }),
   'AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019)',
 );
 
@@ -120,6 +122,12 @@ const schedules: PluginEntry[] = [
       divFactor: z.number().positive().default(25), finalDivFactor: z.number().positive().default(1e4), anneal: z.enum(['cos', 'linear']).default('cos'),
     }),
     (c) => s.oneCycle(c), 'one-cycle policy: up to max at pctStart, then down far below the start'),
+  define('schedule', 'oneCycleMomentum',
+    z.strictObject({
+      steps: int(2), pctStart: z.number().gt(0).lt(1).default(0.3), low: z.number().min(0).lt(1).default(0.85), high: z.number().min(0).lt(1).default(0.95),
+      anneal: z.enum(['cos', 'linear']).default('cos'),
+    }),
+    (c) => s.oneCycleMomentum(c), "one-cycle momentum (or Adam's beta1): high → low while the rate warms up, then back to high"),
   define('schedule', 'linearWarmup',
     z.strictObject({ schedule: scheduleLike, warmupSteps: int(0), start: nonNeg(0) }),
     (c, r) => s.linearWarmup({ ...c, schedule: resolve(c.schedule, r, "schedule 'linearWarmup'") }), 'linear warmup in front of any schedule'),

@@ -215,6 +215,31 @@ export function oneCycle(options: OneCycleOptions): NamedSchedule<Required<OneCy
   });
 }
 
+export interface OneCycleMomentumOptions { steps: number; pctStart?: number; low?: number; high?: number; anneal?: 'cos' | 'linear' }
+
+/**
+ * The momentum (or Adam's β1) of the one-cycle policy, inverse to oneCycle's learning rate:
+ * from `high` down to `low` while the rate warms up, then back to `high` (Smith 2018; torch
+ * OneCycleLR's cycle_momentum, 0.95 → 0.85 → 0.95). Give it the same steps and pctStart.
+ */
+export function oneCycleMomentum(options: OneCycleMomentumOptions): NamedSchedule<Required<OneCycleMomentumOptions>> {
+  const steps = v.integer('oneCycleMomentum', 'steps', options.steps, 2);
+  const pctStart = options.pctStart ?? 0.3;
+  if (!(pctStart > 0 && pctStart < 1)) throw new v.HyperParameterError('oneCycleMomentum', 'pctStart', pctStart, 'a number in (0, 1)');
+  const low = v.unitInterval('oneCycleMomentum', 'low', options.low ?? 0.85);
+  const high = v.unitInterval('oneCycleMomentum', 'high', options.high ?? 0.95);
+  if (!(low <= high)) throw new v.HyperParameterError('oneCycleMomentum', 'low', low, `at most high (${high})`);
+  const anneal = v.oneOf('oneCycleMomentum', 'anneal', options.anneal ?? 'cos', ['cos', 'linear'] as const);
+  const peak = pctStart * steps - 1;
+  const last = steps - 1;
+  const between = (from: number, to: number, p: number): number => (anneal === 'cos' ? cosineBetween(from, to, p) : from + (to - from) * p);
+  return named('oneCycleMomentum', () => ({ steps, pctStart, low, high, anneal }), (t) => {
+    checkStep(t);
+    if (t <= peak) return between(high, low, peak > 0 ? t / peak : 1);
+    return between(low, high, Math.min(t - peak, last - peak) / (last - peak));
+  });
+}
+
 export interface LinearWarmupOptions { schedule: ScheduleLike; warmupSteps: number; start?: number }
 
 /**

@@ -19,7 +19,7 @@ function nextCount(owner: string, count: unknown): number {
 
 // ---------------------------------------------------------------- Adam
 
-export interface ScaleByAdamOptions { beta1?: number; beta2?: number; eps?: number }
+export interface ScaleByAdamOptions { beta1?: number | Schedule; beta2?: number; eps?: number }
 export type AdamState = { count: number; mu: Tensor[]; nu: Tensor[] };
 
 /**
@@ -27,7 +27,7 @@ export type AdamState = { count: number; mu: Tensor[]; nu: Tensor[] };
  * Follow it with scaleByLearningRate(lr).
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<AdamState> {
-  const beta1 = v.unitInterval('scaleByAdam', 'beta1', options.beta1 ?? 0.9);
+  const beta1At = unitSchedule('scaleByAdam', 'beta1', options.beta1 ?? 0.9);
   const beta2 = v.unitInterval('scaleByAdam', 'beta2', options.beta2 ?? 0.999);
   const eps = v.nonNegative('scaleByAdam', 'eps', options.eps ?? 1e-8);
   return {
@@ -36,6 +36,8 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
     update(updates, state) {
       checkState('scaleByAdam', state.mu, updates);
       const t = nextCount('scaleByAdam', state.count);
+      // With a scheduled β1 the bias correction uses the current β1, as torch's Adam does under OneCycleLR.
+      const beta1 = beta1At(state.count);
       const c1 = 1 / (1 - beta1 ** t);
       const c2 = 1 / Math.sqrt(1 - beta2 ** t);
       const out = updates.map((g, i) => {
@@ -50,7 +52,7 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
 
 // ---------------------------------------------------------------- momentum
 
-export interface TraceOptions { decay: number; nesterov?: boolean; dampening?: number }
+export interface TraceOptions { decay: number | Schedule; nesterov?: boolean; dampening?: number }
 export type TraceState = { count: number; trace: Tensor[] };
 
 /**
@@ -58,11 +60,12 @@ export type TraceState = { count: number; trace: Tensor[] };
  * the first step), update = buf, or g + decay·buf with Nesterov (Sutskever et al. 2013).
  */
 export function trace(options: TraceOptions): GradientTransformation<TraceState> {
-  const decay = v.unitInterval('trace', 'momentum', options.decay);
+  // The decay may follow a schedule of the step (one-cycle's momentum); each value is checked when used.
+  const decayAt = unitSchedule('trace', 'momentum', options.decay);
   const nesterov = v.boolean('trace', 'nesterov', options.nesterov ?? false);
   const dampening = v.unitInterval('trace', 'dampening', options.dampening ?? 0);
-  if (nesterov && (decay === 0 || dampening !== 0)) {
-    throw new v.HyperParameterError('trace', 'nesterov', nesterov, `momentum > 0 and dampening 0 for Nesterov momentum (got momentum ${decay}, dampening ${dampening})`);
+  if (nesterov && ((typeof options.decay === 'number' && options.decay === 0) || dampening !== 0)) {
+    throw new v.HyperParameterError('trace', 'nesterov', nesterov, `momentum > 0 and dampening 0 for Nesterov momentum (got momentum ${String(options.decay)}, dampening ${dampening})`);
   }
   return {
     name: 'trace',
@@ -70,6 +73,7 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
     update(updates, state) {
       checkState('trace', state.trace, updates);
       const k = state.count === 0 ? 1 : 1 - dampening;
+      const decay = decayAt(state.count);
       const out = updates.map((g, i) => {
         const o = empty(g.shape);
         g.engine.kernels.momentumUpdate(g.size, g.ptr, state.trace[i].ptr, o.ptr, decay, k, nesterov ? 1 : 0);
@@ -78,6 +82,13 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
       return [out, { count: nextCount('trace', state.count), trace: state.trace }];
     },
   };
+}
+
+/** A coefficient in [0, 1) given as a number or a schedule of the step (checked at each step it is used). */
+function unitSchedule(owner: string, parameter: string, value: unknown): (step: number) => number {
+  if (typeof value === 'function') return (step) => v.unitInterval(owner, `${parameter} at step ${step}`, (value as (t: number) => number)(step));
+  const fixed = v.unitInterval(owner, parameter, value);
+  return () => fixed;
 }
 
 // ---------------------------------------------------------------- RMSProp

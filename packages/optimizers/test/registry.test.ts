@@ -17,7 +17,7 @@ describe('the optimizers plugin', () => {
     expect(registry.list('optimizer')).toEqual(['adagrad', 'adam', 'adamw', 'lbfgs', 'rmsprop', 'sgd']);
     expect(registry.list('schedule')).toEqual([
       'constant', 'cosine', 'cosineWarmRestarts', 'cyclic', 'exponential', 'inverseTime', 'linearWarmup', 'multiStep',
-      'oneCycle', 'polynomial', 'reduceOnPlateau', 'stepDecay',
+      'oneCycle', 'oneCycleMomentum', 'polynomial', 'reduceOnPlateau', 'stepDecay',
     ]);
   });
 });
