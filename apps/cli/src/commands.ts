@@ -123,10 +123,6 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     return ensembleCommand({ config: args.config, members: args.ensemble, out: args.out, json: args.json, passThrough }, config, io);
   }
   const run = experiment(config, { source: args.config, ...(memoryLimit !== undefined ? { memoryLimit } : {}) });
-  if (resumed !== null && run.snapshots !== null) {
-    run.dispose();
-    throw new ConfigError(`${args.config} takes a snapshot ensemble, whose snapshots a checkpoint does not hold yet; run it again from the start (without --resume)`);
-  }
   if (resumed !== null) {
     // The run must be the one that was checkpointed: only more (or fewer) epochs may change, and only with --force.
     const changes = configChanges(resumed.checkpoint.config, run.config);

@@ -9,6 +9,7 @@ import type { EpochLogs } from './fit.js';
 import type { OptimizerStateDict } from '@minibatch/optimizers';
 import { parseJson } from '@minibatch/registry';
 import type { AverageState } from './average.js';
+import type { SnapshotsState } from './snapshots.js';
 import { FormatError, decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'minibatch-checkpoint/1';
@@ -33,6 +34,8 @@ export interface TrainingState extends RunPosition {
   masks: Record<string, RngState>;
   /** The running weight average (fit's `average`), when the run keeps one. */
   average?: AverageState;
+  /** The snapshots taken so far (fit's `snapshots`), when the run takes them. */
+  snapshots?: SnapshotsState;
 }
 
 export interface Checkpoint {
@@ -74,11 +77,18 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   const tensors: Record<string, NamedArray> = {};
   for (const [name, t] of Object.entries(state.model)) tensors[`model.${name}`] = t;
   const optimizer = splitTensors(state.optimizer, tensors);
-  const { model: _model, optimizer: _optimizer, average, ...rest } = state;
+  const { model: _model, optimizer: _optimizer, average, snapshots, ...rest } = state;
   if (average !== undefined) for (const [name, t] of Object.entries(average.weights)) tensors[`average.${name}`] = t;
+  snapshots?.taken.forEach((snapshot, i) => {
+    for (const [name, t] of Object.entries(snapshot)) tensors[`snapshot.${i}.${name}`] = t;
+  });
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
-    state: JSON.stringify({ ...rest, optimizer, ...(average !== undefined ? { average: { count: average.count, steps: average.steps } } : {}) }),
+    state: JSON.stringify({
+      ...rest, optimizer,
+      ...(average !== undefined ? { average: { count: average.count, steps: average.steps } } : {}),
+      ...(snapshots !== undefined ? { snapshots: snapshots.taken.length } : {}),
+    }),
   };
   if (config !== undefined) metadata.config = JSON.stringify(config);
   return encodeSafetensors(tensors, metadata);
@@ -115,7 +125,17 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     if (name.startsWith('model.')) model[name.slice('model.'.length)] = t;
     if (name.startsWith('average.')) averaged[name.slice('average.'.length)] = t;
   }
+  const snapshotCount = parsed.snapshots;
   const state: TrainingState = { ...(parsed as unknown as Omit<TrainingState, 'model'>), model, optimizer: joinTensors(parsed.optimizer, tensors, source) as OptimizerStateDict };
+  if (snapshotCount !== undefined) {
+    if (!Number.isInteger(snapshotCount) || (snapshotCount as number) < 0) throw new FormatError(`${source}: state.snapshots must be a count, got ${JSON.stringify(snapshotCount)}`);
+    state.snapshots = {
+      taken: Array.from({ length: snapshotCount as number }, (_, i) => {
+        const prefix = `snapshot.${i}.`;
+        return Object.fromEntries(Object.entries(tensors).filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
+      }),
+    };
+  }
   if (parsed.average !== undefined) {
     const { count, steps } = parsed.average as { count: number; steps: number };
     state.average = { count, steps, weights: averaged };

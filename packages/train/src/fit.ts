@@ -11,6 +11,7 @@ import { correctCount, topKCount } from './metrics.js';
 import { Monitor, type MonitorOptions, type MonitorRecord } from './monitors.js';
 import type { RunPosition, TrainingState } from './checkpoint.js';
 import type { WeightAverage } from './average.js';
+import type { Snapshots } from './snapshots.js';
 import { loadMaskStates, maskStates } from '@minibatch/regularizers';
 
 /** A metric name: 'accuracy', or 'top5' (any k). */
@@ -111,6 +112,8 @@ export interface FitOptions {
   shouldStop?: () => boolean;
   /** A running average of the weights (EMA or Polyak), updated after every step and kept in checkpoints. */
   average?: WeightAverage;
+  /** A snapshot collector: the weights at each learning-rate cycle's end, kept in checkpoints. */
+  snapshots?: Snapshots;
 }
 
 export interface EvaluateOptions {
@@ -301,8 +304,13 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
     ? { epoch: initialEpoch, batch: 0, step: initialEpoch * loader.length, sums: { loss: 0, penalty: 0, seen: 0, hits: ks.map(() => 0), seconds: 0 }, history: [] }
     : restoreState(model, optimizer, resume, loader.length, ks.length);
   if (resume?.average !== undefined) options.average?.load(resume.average);
+  if (resume !== undefined && options.snapshots !== undefined) options.snapshots.load(resume.snapshots ?? { taken: [] });
   history.epochs.push(...at.history);
-  const capture = (): TrainingState => ({ ...captureState(model, optimizer, at), ...(options.average !== undefined ? { average: options.average.state() } : {}) });
+  const capture = (): TrainingState => ({
+    ...captureState(model, optimizer, at),
+    ...(options.average !== undefined ? { average: options.average.state() } : {}),
+    ...(options.snapshots !== undefined ? { snapshots: options.snapshots.state() } : {}),
+  });
 
   for (; at.epoch < last; at.epoch++, at.batch = 0) {
     model.train();
@@ -311,6 +319,7 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
       const watched = monitor?.before(model, at.step) === true;
       const { loss: stepLoss, penalty: stepPenalty, scores } = trainStep(model, batch, { loss, optimizer, penalties, constraints, scores: ks.length > 0 });
       options.average?.update();
+      options.snapshots?.take(at.step);
       monitor?.record(stepLoss);
       if (watched) {
         const record = monitor!.after(model, at.step, at.epoch + 1);

@@ -7,7 +7,12 @@ import { modelFromConfig, modelToConfig, type Module, type StateDict } from '@mi
 import type { Optimizer } from '@minibatch/optimizers';
 import type { Registry } from '@minibatch/registry';
 import { Ensemble } from './ensemble.js';
-import type { Callbacks } from './fit.js';
+import type { NamedArray } from './safetensors.js';
+
+/** What a checkpoint keeps of a Snapshots collector: the snapshots taken so far. */
+export interface SnapshotsState {
+  taken: Record<string, NamedArray>[];
+}
 
 /** The learning rate of the optimizer's first group at step `t` (its schedule, or its constant). */
 function rateAt(optimizer: Optimizer<object>, t: number): number {
@@ -31,15 +36,14 @@ export function cycleEnds(rate: (t: number) => number, steps: number): number[] 
  *
  * @example
  * const snapshots = new Snapshots(model, optimizer, { count: 5, steps: epochs * batchesPerEpoch });
- * fit(model, train, { …, optimizer, callbacks: snapshots.callbacks() });
+ * fit(model, train, { …, optimizer, snapshots });
  * evaluate(snapshots.ensemble(registry), test);
  */
 export class Snapshots {
   readonly count: number;
   readonly ends: ReadonlySet<number>;
   readonly #model: Module;
-  readonly #taken: StateDict[] = [];
-  #step = 0;
+  #taken: StateDict[] = [];
 
   constructor(model: Module, optimizer: Optimizer<object>, options: { count: number; steps: number }) {
     const { count, steps } = options;
@@ -61,19 +65,27 @@ export class Snapshots {
     return this.#taken.length;
   }
 
-  /** The callback that takes them (fit's onBatchEnd counts the steps). */
-  callbacks(): Callbacks {
-    return {
-      onBatchEnd: () => {
-        if (this.ends.has(this.#step)) {
-          const copy: StateDict = {};
-          for (const [name, t] of Object.entries(this.#model.stateDict())) copy[name] = { shape: t.shape.slice(), data: t.data.slice() };
-          this.#taken.push(copy);
-          if (this.#taken.length > this.count) this.#taken.shift();
-        }
-        this.#step++;
-      },
-    };
+  /** After step `step` (0-based over the run; fit calls it): a snapshot when a cycle ends there. */
+  take(step: number): void {
+    if (!this.ends.has(step)) return;
+    const copy: StateDict = {};
+    for (const [name, t] of Object.entries(this.#model.stateDict())) copy[name] = { shape: t.shape.slice(), data: t.data.slice() };
+    this.#taken.push(copy);
+    if (this.#taken.length > this.count) this.#taken.shift();
+  }
+
+  /** For checkpoints. */
+  state(): SnapshotsState {
+    return { taken: this.#taken.map((s) => Object.fromEntries(Object.entries(s).map(([n, t]) => [n, { shape: t.shape.slice(), data: t.data.slice() }]))) };
+  }
+
+  load(state: SnapshotsState): void {
+    const names = new Set(Object.keys(this.#model.stateDict()));
+    for (const snapshot of state.taken) {
+      const odd = Object.keys(snapshot).find((n) => !names.has(n));
+      if (odd !== undefined || Object.keys(snapshot).length !== names.size) throw new ArgumentError(`snapshots: a saved snapshot does not fit this model (${odd !== undefined ? `unknown weight '${odd}'` : 'weights missing'}) — another architecture?`);
+    }
+    this.#taken = state.taken.map((s) => Object.fromEntries(Object.entries(s).map(([n, t]) => [n, { shape: t.shape.slice(), data: Float32Array.from(t.data) }])));
   }
 
   /** The snapshots as one Ensemble (each a fresh model with a snapshot's weights and buffers). */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { modelFromConfig } from '@minibatch/layers';
 import { SGD, cosineWarmRestarts } from '@minibatch/optimizers';
-import { Snapshots, cycleEnds, defaultRegistry, evaluate, fit } from '../src/index.js';
+import { Snapshots, cycleEnds, decodeCheckpoint, defaultRegistry, encodeCheckpoint, evaluate, fit, type TrainingState } from '../src/index.js';
 import { blobs } from './blobs.js';
 
 const registry = defaultRegistry();
@@ -25,7 +25,7 @@ describe('snapshot ensembles', () => {
     let step = 0;
     fit(model, data, {
       epochs: 4, batchSize: 16, seed: 1, optimizer,
-      callbacks: [snapshots.callbacks(), { onBatchEnd: () => void (step++ % 6 === 5 && atEnds.push(Array.from(model.parameters()[0].data()))) }],
+      snapshots, callbacks: { onBatchEnd: () => void (step++ % 6 === 5 && atEnds.push(Array.from(model.parameters()[0].data()))) },
     });
     expect(snapshots.taken).toBe(3);
     const ensemble = snapshots.ensemble(registry);
@@ -41,5 +41,25 @@ describe('snapshot ensembles', () => {
       .toThrow(/5 snapshots asked, but the learning rate goes through 3 cycles in 30 steps; use a cyclic schedule \(cosineWarmRestarts\)/);
     expect(() => new Snapshots(model, new SGD(undefined, { lr: 0.1 }), { count: 2, steps: 30 })).toThrow(/goes through 1 cycle in 30 steps/);
     model.dispose();
+  });
+
+  it('is kept in checkpoints: a run stopped between cycles and resumed has the same snapshots', () => {
+    const run = (resume?: TrainingState, stopAt = Infinity) => {
+      const model = mlp();
+      const optimizer = new SGD(undefined, { lr: cosineWarmRestarts({ initial: 0.2, period: 6 }), momentum: 0.9 });
+      const snapshots = new Snapshots(model, optimizer, { count: 3, steps: 24 });
+      let steps = 0;
+      let saved: TrainingState | null = null;
+      fit(model, blobs(96, 1), {
+        epochs: 4, batchSize: 16, seed: 1, optimizer, snapshots, resume,
+        shouldStop: () => ++steps >= stopAt, checkpoint: { every: 1000, save: (s) => void (saved = decodeCheckpoint(encodeCheckpoint({ state: s })).state) },
+      });
+      const ensemble = snapshots.taken >= 2 ? snapshots.ensemble(registry) : null;
+      return { members: ensemble?.members.map((m) => Array.from(m.parameters()[0].data())), saved };
+    };
+    const whole = run();
+    const first = run(undefined, 15);
+    expect(first.saved!.snapshots!.taken).toHaveLength(2);
+    expect(run(first.saved!).members).toEqual(whole.members);
   });
 });
