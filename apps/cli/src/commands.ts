@@ -3,15 +3,16 @@
 // @minibatch/train's experiment(); the commands add only files, progress and printing.
 import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { JSON_LIMITS } from '@minibatch/registry';
 import cliProgress from 'cli-progress';
 import { engine } from '@minibatch/core';
 import { fashionMnistFiles, preprocessorFromJSON } from '@minibatch/data';
 import {
   ConfigError, INPUT_SHAPES, buildModel, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
-  configChanges, logCallbacks, logLine, type DatasetName, type EpochLogs, type History, type LogRecord, type RunConfig, type RunOptions, type TrainingState,
+  configChanges, encodeCheckpoint, logCallbacks, logLine, type DatasetName, type EpochLogs, type History, type LogRecord, type RunConfig, type RunOptions, type TrainingState,
 } from '@minibatch/train';
-import { FileError, checkOutputs, loadCheckpoint, loadModel, saveCheckpoint, saveModel } from '@minibatch/train/node';
+import { FileError, checkOutputs, loadCheckpoint, loadModel, saveCheckpoint, saveModel, writeFileAtomicSync } from '@minibatch/train/node';
 import { pretrainedRegistry } from '@minibatch/pretrained';
 import { writeReport } from './report.js';
 import { ensembleCommand } from './ensemble.js';
@@ -71,6 +72,8 @@ export interface TrainArgs {
   checkpointEvery?: number;
   /** How many checkpoints to keep (default 3). */
   keep?: number;
+  /** Also keep DIR/best.ckpt: the epoch-end checkpoint with the best value of this metric (val_accuracy, val_loss, accuracy, loss). */
+  keepBest?: string;
   /** Continue from a checkpoint file, or the newest complete one in a folder. */
   resume?: string;
   /** Resume although the config's epochs changed (the only change allowed). */
@@ -112,7 +115,14 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   if (args.monitorEvery !== undefined && args.monitorEvery < 1) throw new ConfigError(`--monitor-every must be at least 1, got ${args.monitorEvery}`);
   if (args.checkpointEvery !== undefined && args.checkpointEvery < 1) throw new ConfigError(`--checkpoint-every must be at least 1, got ${args.checkpointEvery}`);
   if (args.keep !== undefined && args.keep < 1) throw new ConfigError(`--keep must be at least 1, got ${args.keep}`);
-  if ((args.checkpointEvery !== undefined || args.keep !== undefined) && args.checkpoint === undefined) throw new ConfigError('--checkpoint-every and --keep need --checkpoint DIR (where to write the checkpoints)');
+  if ((args.checkpointEvery !== undefined || args.keep !== undefined || args.keepBest !== undefined) && args.checkpoint === undefined) {
+    throw new ConfigError('--checkpoint-every, --keep and --keep-best need --checkpoint DIR (where to write the checkpoints)');
+  }
+  if (args.keepBest !== undefined) {
+    const known = ['loss', 'accuracy', 'val_loss', 'val_accuracy'];
+    if (!known.includes(args.keepBest)) throw new ConfigError(`--keep-best: no metric '${args.keepBest}'; one of ${known.join(', ')}`);
+    if (args.keepBest.startsWith('val_') && !(config.data.validation > 0)) throw new ConfigError(`--keep-best ${args.keepBest} needs validation data: set "data": { "validation": 0.1 } in ${args.config}`);
+  }
   const resumed = args.resume === undefined ? null : loadCheckpoint(args.resume);
   for (const skipped of resumed?.skipped ?? []) io.err.write(`minibatch: note: passed over ${skipped}\n`);
   await checkOutputs({ '--out': args.out, '--log': args.log, '--report': args.report }, [args.config, ...dataFiles(config)]);
@@ -169,8 +179,21 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     if (signal !== null) process.exit(s === 'SIGINT' ? 130 : 143); // a second signal: stop now
     signal = s;
   };
+  // --keep-best: the epoch-end checkpoint with the best value so far is also DIR/best.ckpt (lower is better for losses).
+  let best = args.keepBest?.endsWith('loss') ? Infinity : -Infinity;
+  const better = (v: number) => (args.keepBest!.endsWith('loss') ? v < best : v > best);
   const checkpointing = args.checkpoint === undefined ? {} : {
-    checkpoint: { every: args.checkpointEvery ?? ('epoch' as const), save: (state: TrainingState) => void (written = saveCheckpoint(args.checkpoint!, { state, config: run.config }, { keep: args.keep ?? 3 })) },
+    checkpoint: {
+      every: args.checkpointEvery ?? ('epoch' as const),
+      save: (state: TrainingState) => {
+        written = saveCheckpoint(args.checkpoint!, { state, config: run.config }, { keep: args.keep ?? 3 });
+        const value = state.batch === 0 ? state.history.at(-1)?.[args.keepBest ?? ''] : undefined;
+        if (typeof value === 'number' && better(value)) {
+          best = value;
+          writeFileAtomicSync(join(args.checkpoint!, 'best.ckpt'), encodeCheckpoint({ state, config: run.config }));
+        }
+      },
+    },
     shouldStop: () => signal !== null,
   };
   if (args.checkpoint !== undefined) {

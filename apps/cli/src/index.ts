@@ -22,7 +22,7 @@ export type { Io } from './commands.js';
 
 const USAGE = `usage:
   minibatch train <config.json> [--epochs N] [--seed S] [--limit N] [--out model.safetensors] [--threads N] [--memory SIZE] [--monitor] [--monitor-every N] [--log run.jsonl] [--report report.html]
-                  [--checkpoint DIR [--checkpoint-every N] [--keep K]] [--resume DIR|FILE [--force]] [--ensemble N] [--json]
+                  [--checkpoint DIR [--checkpoint-every N] [--keep K] [--keep-best METRIC]] [--resume DIR|FILE [--force]] [--ensemble N] [--json]
   minibatch check <config.json> [--threads N] [--json]
   minibatch lr-find <config.json> [--steps N] [--start LR] [--end LR] [--report report.html] [--threads N] [--json]
   minibatch report <run.jsonl> [--out report.html] [--png DIR]
@@ -35,7 +35,7 @@ const USAGE = `usage:
 
 /** The options each command takes (any other is a usage error, not silently ignored). */
 const COMMANDS: Record<string, readonly string[]> = {
-  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'monitor', 'monitor-every', 'log', 'report', 'checkpoint', 'checkpoint-every', 'keep', 'resume', 'force', 'ensemble', 'json'],
+  train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'monitor', 'monitor-every', 'log', 'report', 'checkpoint', 'checkpoint-every', 'keep', 'keep-best', 'resume', 'force', 'ensemble', 'json'],
   check: ['threads', 'json'],
   'lr-find': ['steps', 'start', 'end', 'report', 'threads', 'json'],
   report: ['out', 'png'],
@@ -75,7 +75,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         json: { type: 'boolean' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
         memory: { type: 'string' }, limit: { type: 'string' }, monitor: { type: 'boolean' }, 'monitor-every': { type: 'string' },
-        log: { type: 'string' }, report: { type: 'string' }, list: { type: 'boolean' }, quick: { type: 'boolean' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, ensemble: { type: 'string' }, png: { type: 'string' }, steps: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
+        log: { type: 'string' }, report: { type: 'string' }, list: { type: 'boolean' }, quick: { type: 'boolean' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'keep-best': { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, ensemble: { type: 'string' }, png: { type: 'string' }, steps: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
       },
     });
     const [command, target, ...extra] = positionals;
@@ -100,7 +100,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await trainCommand({
           config: target, epochs: int('epochs', values.epochs), seed: int('seed', values.seed), limit: int('limit', values.limit), out: values.out, json: values.json, memory: values.memory,
           monitor: values.monitor, monitorEvery: int('monitor-every', values['monitor-every']), log: values.log, report: values.report,
-          checkpoint: values.checkpoint, checkpointEvery: int('checkpoint-every', values['checkpoint-every']), keep: int('keep', values.keep), resume: values.resume, force: values.force, ensemble: int('ensemble', values.ensemble),
+          checkpoint: values.checkpoint, checkpointEvery: int('checkpoint-every', values['checkpoint-every']), keep: int('keep', values.keep), keepBest: values['keep-best'], resume: values.resume, force: values.force, ensemble: int('ensemble', values.ensemble),
         }, io);
       case 'check':
         return await checkCommand({ config: target, json: values.json }, io);

@@ -89,11 +89,30 @@ describe('train --checkpoint / --resume', () => {
     expect(forced.out.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.epoch !== undefined).map((r) => r.epoch)).toEqual([2]);
     const lonely = capture();
     expect(await run(['train', file, '--checkpoint-every', '5'], lonely.io)).toBe(2);
-    expect(lonely.err).toMatch(/--checkpoint-every and --keep need --checkpoint DIR/);
+    expect(lonely.err).toMatch(/--checkpoint-every, --keep and --keep-best need --checkpoint DIR/);
+    const noValidation = capture();
+    expect(await run(['train', file, '--checkpoint', ck, '--keep-best', 'val_accuracy'], noValidation.io)).toBe(2);
+    expect(noValidation.err).toMatch(/--keep-best val_accuracy needs validation data: set "data": \{ "validation": 0\.1 \}/);
     const missing = capture();
     expect(await run(['train', file, '--resume', join(dir, 'nowhere')], missing.io)).toBe(2);
     expect(missing.err).toMatch(/no checkpoint at .*nowhere/);
   }, 120_000);
+});
+
+describe('train --keep-best', () => {
+  it('keeps DIR/best.ckpt: the epoch-end checkpoint with the best validation accuracy so far', async () => {
+    const file = await configFile({ ...config, data: { name: 'mnist', limit: 600, validation: 0.2 }, epochs: 3 });
+    const ck = join(dirname(file), 'ck');
+    const t = capture();
+    expect(await run(['train', file, '--checkpoint', ck, '--keep-best', 'val_accuracy', '--keep', '1', '--json'], t.io)).toBe(0);
+    const epochs = t.out.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.epoch !== undefined);
+    const bestEpoch = epochs.reduce((a, e) => (e.val_accuracy > a.val_accuracy ? e : a));
+    const { decodeCheckpoint } = await import('@minibatch/train');
+    const best = decodeCheckpoint(new Uint8Array(await readFile(join(ck, 'best.ckpt'))));
+    expect(best.state.epoch).toBe(bestEpoch.epoch);
+    expect(best.state.history.at(-1)!.val_accuracy).toBe(bestEpoch.val_accuracy);
+    expect((await readdir(ck)).filter((f) => f.startsWith('step-'))).toHaveLength(1);
+  }, 60_000);
 });
 
 describe('train --ensemble N', () => {

@@ -80,7 +80,7 @@ describe('checkpoints', () => {
     again.dispose();
   });
 
-  it('a checkpoint that does not fit is refused, naming why', () => {
+  it('a checkpoint that does not fit is refused, naming why', async () => {
     const model = net();
     let state: TrainingState | null = null;
     fit(model, data, { ...options(), epochs: 1, checkpoint: { save: (s) => void (state = s) } });
@@ -90,6 +90,10 @@ describe('checkpoints', () => {
     expect(() => fit(other, data, { ...options(), resume: state! })).toThrow(/the checkpoint's weights do not fit this model \(another architecture\?\)/);
     other.dispose();
     expect(() => fit(net(), data, { ...options(), batchSize: 64, resume: { ...state!, batch: 5 } })).toThrow(/checkpoint is at batch 5 of an epoch, but an epoch here has 2 batches/);
+    const { encodeSafetensors } = await import('../src/safetensors.js');
+    expect(() => decodeCheckpoint(encodeSafetensors({}, { format: 'minibatch-checkpoint/2', state: '{}' }), 'new.ckpt'))
+      .toThrow(/new\.ckpt: a checkpoint of format minibatch-checkpoint\/2; this minibatch reads minibatch-checkpoint\/1 — resume with the version that wrote it/);
+    expect(() => decodeCheckpoint(encodeSafetensors({}, { format: 'minibatch/1' }), 'model.safetensors')).toThrow(/a model file, which has no optimizer state to resume from/);
     const flipped = bytes.slice();
     flipped[flipped.length - 3] ^= 0xff;
     expect(() => decodeCheckpoint(flipped, 'run.ckpt')).toThrow(/run\.ckpt: .*checksum/);
