@@ -23,15 +23,17 @@ const config = {
 
 const cli = (args: string[]) => spawnSync(process.execPath, [binary, ...args], { encoding: 'utf8' });
 
-/** Starts a training process and stops it with `signal` once its folder holds `after` checkpoints. */
+/** Starts a training process and stops it with `signal` once it has checkpointed step `after` × 10 or later (or ended). */
 async function interrupted(args: string[], dir: string, signal: NodeJS.Signals, after: number): Promise<{ code: number | null; err: string }> {
   const child = spawn(process.execPath, [binary, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const done = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig === 'SIGKILL' ? 137 : null))));
+  let ended = false;
+  void done.then(() => (ended = true));
   for (;;) {
-    const count = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.ckpt')).length : 0;
-    if (count >= after) break;
+    const steps = existsSync(dir) ? (await readdir(dir)).map((f) => /^step-(\d+)\.ckpt$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])) : [];
+    if (ended || Math.max(0, ...steps) >= after * 10) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   child.kill(signal);
@@ -53,24 +55,28 @@ describe('train --checkpoint / --resume', () => {
     expect((await readFile(join(dir, 'resumed.safetensors'))).equals(await readFile(join(dir, 'full.safetensors')))).toBe(true);
   }, 120_000);
 
-  it('SIGKILL: the newest complete checkpoint is the place to resume; a newest file cut short is passed over, named', async () => {
+  it('SIGKILL at several points: the newest complete checkpoint is the place to resume; a newest file cut short is passed over, named', async () => {
     const file = await configFile(config);
     const dir = dirname(file);
     expect(cli(['train', file, '--out', join(dir, 'full.safetensors')]).status).toBe(0);
-    const ck = join(dir, 'ck');
-    const killed = await interrupted(['train', file, '--checkpoint', ck, '--checkpoint-every', '10', '--keep', '2'], ck, 'SIGKILL', 2);
-    expect(killed.code).toBe(137);
-    const files = (await readdir(ck)).filter((f) => f.endsWith('.ckpt'));
-    expect(files.length).toBeLessThanOrEqual(2);
-    // A write cut short by a full disk or a crash (the atomic rename prevents it; simulate the worst).
-    const newest = files.sort().at(-1)!;
-    const bytes = await readFile(join(ck, newest));
-    await writeFile(join(ck, 'step-999999999.ckpt'), bytes.subarray(0, bytes.length >> 1));
-    const resumed = cli(['train', file, '--resume', ck, '--out', join(dir, 'resumed.safetensors')]);
-    expect(resumed.status, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/note: passed over step-999999999\.ckpt \(/);
-    expect((await readFile(join(dir, 'resumed.safetensors'))).equals(await readFile(join(dir, 'full.safetensors')))).toBe(true);
-  }, 120_000);
+    const full = await readFile(join(dir, 'full.safetensors'));
+    for (const after of [1, 4, 9]) {
+      const ck = join(dir, `ck-${after}`);
+      const killed = await interrupted(['train', file, '--checkpoint', ck, '--checkpoint-every', '10', '--keep', '2'], ck, 'SIGKILL', after);
+      if (killed.code === 0) continue; // finished before the kill landed: nothing to resume
+      expect(killed.code).toBe(137);
+      const files = (await readdir(ck)).filter((f) => f.endsWith('.ckpt'));
+      expect(files.length).toBeLessThanOrEqual(2);
+      // A write cut short by a full disk or a crash (the atomic rename prevents it; simulate the worst).
+      const newest = files.sort().at(-1)!;
+      const bytes = await readFile(join(ck, newest));
+      await writeFile(join(ck, 'step-999999999.ckpt'), bytes.subarray(0, bytes.length >> 1));
+      const resumed = cli(['train', file, '--resume', ck, '--out', join(dir, `resumed-${after}.safetensors`)]);
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toMatch(/note: passed over step-999999999\.ckpt \(/);
+      expect((await readFile(join(dir, `resumed-${after}.safetensors`))).equals(full), `killed after ${after} checkpoints`).toBe(true);
+    }
+  }, 180_000);
 
   it('a changed config is refused, naming what changed; more epochs need --force', async () => {
     const file = await configFile({ ...config, epochs: 1 });
