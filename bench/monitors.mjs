@@ -9,20 +9,13 @@ import { modelFromConfig } from '@minibatch/layers';
 import { Adam } from '@minibatch/optimizers';
 import { Rng } from '@minibatch/core';
 import { Monitor, defaultRegistry, fit } from '@minibatch/train';
+import { MNIST_MODELS, runsFlag } from './models.mjs';
 import { listFlag, summary } from './timing.mjs';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
-const runsAt = argv.indexOf('--runs');
-const RUNS = runsAt >= 0 ? Number(argv[runsAt + 1]) : 5;
-const CASES = {
-  mlp: [{ name: 'flatten' }, { name: 'dense', config: { units: 256, activation: 'relu' } }, { name: 'dense', config: { units: 128, activation: 'relu' } }, { name: 'dense', config: { units: 10 } }],
-  cnn: [
-    { name: 'conv2d', config: { filters: 8, kernelSize: 5, padding: 'same', activation: 'relu' } }, { name: 'maxPool2d', config: { poolSize: 2 } },
-    { name: 'conv2d', config: { filters: 16, kernelSize: 5, padding: 'same', activation: 'relu' } }, { name: 'maxPool2d', config: { poolSize: 2 } },
-    { name: 'flatten' }, { name: 'dense', config: { units: 10 } },
-  ],
-};
+const RUNS = runsFlag(argv, 5);
+const CASES = MNIST_MODELS;
 const cases = listFlag(argv, 'monitors', 'case', Object.keys(CASES));
 const { train, test } = loadMnistSplit();
 
