@@ -314,7 +314,8 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
 
   for (; at.epoch < last; at.epoch++, at.batch = 0) {
     model.train();
-    let started = performance.now() - at.sums.seconds * 1000;
+    // A resumed epoch keeps counting the seconds it had before the stop.
+    const started = performance.now() - at.sums.seconds * 1000;
     for (const batch of loader.batches(at.epoch, at.batch)) {
       const watched = monitor?.before(model, at.step) === true;
       const { loss: stepLoss, penalty: stepPenalty, scores } = trainStep(model, batch, { loss, optimizer, penalties, constraints, scores: ks.length > 0 });
@@ -367,7 +368,6 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
     history.epochs.push(logs);
     at.history = history.epochs.slice();
     at.sums = { loss: 0, penalty: 0, seen: 0, hits: ks.map(() => 0), seconds: 0 };
-    started = performance.now();
     let stop = false;
     for (const cb of callbacks) if (cb.onEpochEnd?.(logs) === false) stop = true;
     const stopRequested = options.shouldStop?.() === true;
