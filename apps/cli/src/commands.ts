@@ -182,6 +182,10 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   // --keep-best: the epoch-end checkpoint with the best value so far is also DIR/best.ckpt (lower is better for losses).
   let best = args.keepBest?.endsWith('loss') ? Infinity : -Infinity;
   const better = (v: number) => (args.keepBest!.endsWith('loss') ? v < best : v > best);
+  for (const e of resumed?.checkpoint.state.history ?? []) {
+    const v = e[args.keepBest ?? ''];
+    if (typeof v === 'number' && better(v)) best = v; // a resumed run keeps the best of before the stop
+  }
   const checkpointing = args.checkpoint === undefined ? {} : {
     checkpoint: {
       every: args.checkpointEvery ?? ('epoch' as const),
