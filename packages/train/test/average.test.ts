@@ -40,7 +40,7 @@ describe('WeightAverage', () => {
       const model = mlp();
       const average = new WeightAverage(model, { decay: 0.95 });
       let steps = 0;
-      let saved: TrainingState | null = null;
+      let saved = null as TrainingState | null;
       fit(model, blobs(96, 1), {
         epochs: 3, batchSize: 16, seed: 1, optimizer: new SGD(undefined, { lr: 0.1, momentum: 0.9 }), average, resume,
         shouldStop: () => ++steps >= stopAt, checkpoint: { every: 1000, save: (s) => void (saved = decodeCheckpoint(encodeCheckpoint({ state: s })).state) },

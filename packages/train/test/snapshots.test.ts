@@ -49,7 +49,7 @@ describe('snapshot ensembles', () => {
       const optimizer = new SGD(undefined, { lr: cosineWarmRestarts({ initial: 0.2, period: 6 }), momentum: 0.9 });
       const snapshots = new Snapshots(model, optimizer, { count: 3, steps: 24 });
       let steps = 0;
-      let saved: TrainingState | null = null;
+      let saved = null as TrainingState | null;
       fit(model, blobs(96, 1), {
         epochs: 4, batchSize: 16, seed: 1, optimizer, snapshots, resume,
         shouldStop: () => ++steps >= stopAt, checkpoint: { every: 1000, save: (s) => void (saved = decodeCheckpoint(encodeCheckpoint({ state: s })).state) },
