@@ -6,7 +6,7 @@ import { center, createDataset, loadMnistSplit, standardize, subset, zca, type D
 import { losses, modelFromConfig, type Loss, type Module, type Target } from '@minibatch/layers';
 import { Adagrad, Adam, LBFGS, RMSprop, SGD, type Optimizer } from '@minibatch/optimizers';
 import { augmentationFromConfig, toBatchTransform } from '@minibatch/augment';
-import { defaultRegistry, evaluate, fit, layerActivity, lrFind, type EpochLogs, type Figure } from '@minibatch/train';
+import { defaultRegistry, evaluate, fit, layerActivity, lrFind, smoothed, type EpochLogs, type Figure } from '@minibatch/train';
 
 export interface LabContext {
   /** Smaller data and fewer runs (tests, a first look). */
@@ -195,11 +195,7 @@ const learningRate: LabExperiment = {
       } catch {
         // diverged: the curve so far shows it
       }
-      let avg = 0;
-      curve.forEach((l, i) => {
-        avg = 0.9 * avg + 0.1 * l;
-        if (Number.isFinite(avg)) values.push({ step: i, loss: avg / (1 - 0.9 ** (i + 1)), lr: `${label} (${lr.toExponential(1)})` });
-      });
+      smoothed(curve, 0.9).forEach((loss, step) => Number.isFinite(loss) && values.push({ step, loss, lr: `${label} (${lr.toExponential(1)})` }));
       const final = curve.slice(-20).reduce((a, b) => a + b, 0) / Math.min(20, curve.length);
       rows.push([label, lr.toExponential(1), Number.isFinite(final) && final < 100 ? final : 'diverged', pct(accuracy)]);
       ctx.progress(`lr ${lr.toExponential(1)} (${label}): ${pct(accuracy)}`);
@@ -305,11 +301,7 @@ const optimizers: LabExperiment = {
     for (const [label, make] of makers) {
       const losses: number[] = [];
       const result = train(mlp([100], 'relu', undefined, 'heNormal'), data, { epochs, optimizer: make(), steps: (l) => losses.push(l) });
-      let avg = 0;
-      losses.forEach((l, i) => {
-        avg = 0.9 * avg + 0.1 * l;
-        values.push({ optimizer: label, step: i, loss: avg / (1 - 0.9 ** (i + 1)) });
-      });
+      smoothed(losses, 0.9).forEach((loss, step) => values.push({ optimizer: label, step, loss }));
       rows.push([label, losses.length, (losses.slice(-10).reduce((a, b) => a + b, 0) / 10).toFixed(4), pct(result.accuracy)]);
       ctx.progress(`${label}: ${pct(result.accuracy)}`);
     }
@@ -433,10 +425,9 @@ export const LAB: readonly LabExperiment[] = [initialization, batchnorm, learnin
 
 /** The lab's page for one experiment: the claim, the table, the finding and the figures. */
 export async function labPage(experiment: LabExperiment, result: LabResult, seconds: number): Promise<{ html: string; figures: { name: string; svg: string }[] }> {
-  const { renderSvg } = await import('@minibatch/train/report');
+  const { escapeHtml: esc, renderSvg } = await import('@minibatch/train/report');
   const figures = [];
   for (const f of result.figures) figures.push({ name: f.name, title: f.title, svg: await renderSvg(f.spec) });
-  const esc = (v: unknown) => String(v).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(experiment.title)} — minibatch lab</title>
 <style>body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem; line-height: 1.4; } table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td, th { padding: 0.2rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; } figure { margin: 1.5rem 0; overflow-x: auto; } figcaption { font-weight: 600; }</style>
@@ -444,7 +435,7 @@ export async function labPage(experiment: LabExperiment, result: LabResult, seco
 <h1>${esc(experiment.title)}</h1>
 <p><strong>Claim.</strong> ${esc(experiment.claim)}</p>
 <p><strong>Found.</strong> ${esc(result.finding)} (${seconds.toFixed(0)} s, seeded: the same command gives the same figures.)</p>
-<table><tr>${result.table.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${result.table.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>
+<table><tr>${result.table.columns.map((c) => `<th>${esc(String(c))}</th>`).join('')}</tr>${result.table.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`).join('')}</table>
 ${figures.map((f) => `<figure id="${f.name}"><figcaption>${esc(f.title)}</figcaption>${f.svg}</figure>`).join('\n')}
 </body></html>
 `;

@@ -4,7 +4,7 @@
 // the same page. Figures are samples per second in the shared record format; `value` is the
 // median of timed windows after a warm-up.
 import { createEngine, engine, useEngine } from '@minibatch/core';
-import { DataLoader, createDataset, type Batch } from '@minibatch/data';
+import { DataLoader, createDataset } from '@minibatch/data';
 import { losses, modelFromConfig } from '@minibatch/layers';
 import { Adam } from '@minibatch/optimizers';
 import { defaultRegistry, trainStep } from '@minibatch/train';
@@ -84,16 +84,9 @@ async function minibatch(threads: number, data: { x: Float32Array; y: Int32Array
     model.train();
     const optimizer = new Adam(model.trainableParameters(), { lr: 1e-3 });
     const loader = new DataLoader(ds, { batchSize: BATCH, seed: 1, dropLast: true });
-    let batches: Iterator<Batch> = loader[Symbol.iterator]();
+    const batches = loader.stream();
     const loss = losses.softmaxCrossEntropy();
-    const rates = await time(() => {
-      let next = batches.next();
-      if (next.done === true) {
-        batches = loader[Symbol.iterator]();
-        next = batches.next();
-      }
-      trainStep(model, next.value as Batch, { loss, optimizer });
-    });
+    const rates = await time(() => void trainStep(model, batches.next().value, { loss, optimizer }));
     emit({ bench: 'browser', case: 'mlp', system, metric: 'samples_per_s', ...summary(rates), note: `${engine().build} kernels, ${engine().threads} thread(s)` });
     optimizer.dispose();
     model.dispose();

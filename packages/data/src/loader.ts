@@ -180,6 +180,19 @@ export class DataLoader implements Iterable<Batch> {
   }
 
   /**
+   * Batches without end, epoch after epoch from `epoch` (each batch knows its epoch): for
+   * loops driven by steps rather than epochs — an LR sweep, a live demo, a benchmark.
+   *
+   * @example
+   * const stream = loader.stream();
+   * for (let step = 0; step < 1000; step++) train(stream.next().value);
+   */
+  *stream(epoch = this.epoch): Generator<Batch, never> {
+    if (this.length === 0) throw new ArgumentError('DataLoader: stream() of an epoch with no batches would never yield (is the data set smaller than a batch with dropLast?)');
+    for (let e = epoch; ; e++) yield* this.batches(e);
+  }
+
+  /**
    * The batches of one epoch (does not change `epoch`), from batch `from` on: a resumed run
    * starts mid-epoch with exactly the batches (order, augmentation draws) it would have seen.
    */

@@ -16,6 +16,20 @@ function epochIndices(loader: DataLoader, epoch?: number): number[] {
 }
 
 describe('DataLoader', () => {
+  it('stream() runs on through the epochs, each batch knowing its epoch; an epoch with no batches is refused', () => {
+    const loader = new DataLoader(numbered(20), { batchSize: 8, seed: 2 });
+    const stream = loader.stream(1);
+    const seen: [number, number[]][] = [];
+    for (let i = 0; i < 7; i++) {
+      const b = stream.next().value;
+      seen.push([b.epoch, Array.from(b.indices)]);
+    }
+    stream.return(undefined as never);
+    const epochs = [1, 2, 3].flatMap((e) => { const out: [number, number[]][] = []; for (const b of loader.batches(e)) out.push([b.epoch, Array.from(b.indices)]); return out; });
+    expect(seen).toEqual(epochs.slice(0, 7));
+    expect(() => new DataLoader(numbered(5), { batchSize: 8, dropLast: true }).stream().next()).toThrow(/stream\(\) of an epoch with no batches would never yield/);
+  });
+
   it('batches(epoch, from) starts mid-epoch with the very batches an unbroken epoch has there', () => {
     const loader = new DataLoader(numbered(50), { batchSize: 8, seed: 5, transform: (x, ctx) => mul(x, ctx.rng.uniform()) });
     const seen = (batches: Iterable<Batch>) => {

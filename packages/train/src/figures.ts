@@ -24,8 +24,8 @@ function chart(title: string, values: object[], layer: object | object[], extra:
   };
 }
 
-/** An exponential moving average (bias-corrected), for the noisy per-step losses. */
-function smooth(values: number[], beta = 0.95): number[] {
+/** An exponential moving average (bias-corrected, as Adam's moments), for noisy per-step losses. */
+export function smoothed(values: readonly number[], beta = 0.95): number[] {
   let avg = 0;
   return values.map((v, i) => {
     avg = beta * avg + (1 - beta) * v;
@@ -43,10 +43,10 @@ export function reportFigures(records: readonly LogRecord[]): Figure[] {
   const stepsPerEpoch = epochs.length > 0 && steps.length > 0 ? steps.length / epochs.length : 1;
 
   if (steps.length > 0 || epochs.length > 0) {
-    const smoothed = smooth(steps.map((s) => s.loss));
+    const averaged = smoothed(steps.map((s) => s.loss));
     const values = [
       ...steps.map((s) => ({ step: s.step, loss: s.loss, series: 'train (batches)' })),
-      ...steps.map((s, i) => ({ step: s.step, loss: smoothed[i], series: 'train (smoothed)' })),
+      ...steps.map((s, i) => ({ step: s.step, loss: averaged[i], series: 'train (smoothed)' })),
       ...epochs.filter((e) => finite(e.val_loss)).map((e) => ({ step: Math.round(e.epoch * stepsPerEpoch) - 1, loss: e.val_loss, series: 'validation (per epoch)' })),
     ];
     figures.push({

@@ -178,11 +178,14 @@ function targetOf(batchTargets: Tensor | null, y: Int32Array): Target {
   return batchTargets ?? y;
 }
 
-/** Current learning rate of the first group, for the logs. */
-function currentLr(opt: Optimizer<object>): number {
-  const lr = (opt.groups[0]?.options as { lr?: unknown } | undefined)?.lr;
+/**
+ * The learning rate of the optimizer's first group (or of its defaults, before it has groups)
+ * at `step` — by default the step it is at: a number, or its schedule's value there.
+ */
+export function learningRate(opt: Optimizer<object>, step = opt.steps): number {
+  const lr = (opt.groups[0]?.options as { lr?: unknown } | undefined)?.lr ?? (opt.defaults as { lr?: unknown }).lr;
   if (typeof lr === 'number') return lr;
-  if (typeof lr === 'function') return (lr as (step: number) => number)(opt.steps);
+  if (typeof lr === 'function') return (lr as (step: number) => number)(step);
   return NaN;
 }
 
@@ -354,7 +357,7 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
     }
     const seconds = at.sums.seconds;
     const { sums } = at;
-    const logs: EpochLogs = { epoch: at.epoch + 1, loss: sums.loss / sums.seen, samples_per_s: sums.seen / seconds, seconds, lr: currentLr(optimizer) };
+    const logs: EpochLogs = { epoch: at.epoch + 1, loss: sums.loss / sums.seen, samples_per_s: sums.seen / seconds, seconds, lr: learningRate(optimizer) };
     if (penalties.length > 0) logs.penalty = sums.penalty / sums.seen;
     metrics.forEach((m, i) => (logs[m] = sums.hits[i] / sums.seen));
     if (options.validation !== undefined) {

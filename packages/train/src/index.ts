@@ -1,5 +1,5 @@
 // @minibatch/train: the fit loop, evaluation, metrics, and model files.
-export { fit, evaluate, predict, trainStep } from './fit.js';
+export { fit, evaluate, predict, trainStep, learningRate } from './fit.js';
 export type {
   FitOptions, EvaluateOptions, PredictOptions, History, EpochLogs, BatchLogs, Callbacks, MetricName, PenaltyTerm, ParameterConstraint, StepParts, StepResult,
 } from './fit.js';
@@ -23,7 +23,7 @@ export { lrFind, largestEigenvalue } from './lr.js';
 export type { LrFindOptions, LrFindResult, EigenOptions, EigenResult } from './lr.js';
 export { logCallbacks, logLine, readLog, LOG_KINDS } from './log.js';
 export type { LogRecord, ReadLog } from './log.js';
-export { reportFigures, reportDiagnoses } from './figures.js';
+export { reportFigures, reportDiagnoses, smoothed } from './figures.js';
 export type { Figure, ReportedDiagnosis } from './figures.js';
 export { sanityChecks } from './sanity.js';
 export type { Check, SanityOptions } from './sanity.js';

@@ -7,7 +7,7 @@
 //   central differences of gradients).
 // Both leave the model's weights, buffers and mode as they found them.
 import { ArgumentError, Rng, noGrad, scope, tensor, type Tensor } from '@minibatch/core';
-import { DataLoader, type Batch, type Dataset } from '@minibatch/data';
+import { DataLoader, type Dataset } from '@minibatch/data';
 import type { Loss, Module, Target } from '@minibatch/layers';
 import type { Optimizer } from '@minibatch/optimizers';
 import { trainStep } from './fit.js';
@@ -48,8 +48,8 @@ const positive = (name: string, v: number) => {
   if (!(Number.isFinite(v) && v > 0)) throw new ArgumentError(`lrFind: ${name} must be a positive number, got ${v}`);
 };
 
-/** The model's weights and buffers, to put back after a sweep. */
-function saveState(model: Module): () => void {
+/** The model's weights, buffers and mode as they are now; the function puts them back. */
+export function holdState(model: Module): () => void {
   const saved = [...model.namedParameters(), ...model.namedBuffers()].map(([, t]) => [t, t.data().slice()] as const);
   const training = model.training;
   return () => {
@@ -76,24 +76,19 @@ export function lrFind(model: Module, data: Dataset, options: LrFindOptions): Lr
   if (!(divergence > 1)) throw new ArgumentError(`lrFind: divergence must be above 1, got ${divergence}`);
   if (options.optimizer.groups.length > 0) throw new ArgumentError('lrFind: give an optimizer without parameter groups; the sweep adds the model\'s, with its own learning rate');
   model.build(data.shape, new Rng(seed));
-  const restore = saveState(model);
+  const restore = holdState(model);
   const rate = (i: number) => start * (end / start) ** (i / (steps - 1));
   // The sweep drives the learning rate: a schedule of the step.
   options.optimizer.addParamGroup({ params: model.trainableParameters(), lr: (step: number) => rate(Math.min(step, steps - 1)) } as never);
   const loader = new DataLoader(data, { batchSize, seed, shuffle: true });
-  let batches: Iterator<Batch> = loader[Symbol.iterator]();
+  const batches = loader.stream();
   const result: LrFindResult = { lrs: [], losses: [], smoothed: [], steepest: NaN, minimum: NaN, suggestion: NaN, stopped: 'end' };
   let average = 0;
   let best = Infinity;
   model.train();
   try {
     for (let i = 0; i < steps; i++) {
-      let next = batches.next();
-      if (next.done === true) {
-        batches = loader[Symbol.iterator]();
-        next = batches.next();
-      }
-      const { loss } = trainStep(model, next.value as Batch, { loss: options.loss, optimizer: options.optimizer });
+      const { loss } = trainStep(model, batches.next().value, { loss: options.loss, optimizer: options.optimizer });
       if (!Number.isFinite(loss)) {
         result.stopped = 'diverged';
         break;
@@ -110,6 +105,7 @@ export function lrFind(model: Module, data: Dataset, options: LrFindOptions): Lr
       }
     }
   } finally {
+    batches.return(undefined as never); // frees the last batch
     restore();
   }
   if (result.smoothed.length < 10) {

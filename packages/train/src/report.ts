@@ -17,7 +17,8 @@ export interface Report {
   figures: RenderedFigure[];
 }
 
-const escape = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** Text made safe inside HTML. */
+export const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const pct = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(2)}%` : '—');
 const num = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? v.toPrecision(4) : '—');
 
@@ -61,7 +62,7 @@ export async function renderReport(log: ReadLog | readonly LogRecord[], options:
   ];
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)} — minibatch report</title>
+<title>${escapeHtml(title)} — minibatch report</title>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.4; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td, th { padding: 0.2rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; }
@@ -69,16 +70,16 @@ figure { margin: 1.5rem 0; overflow-x: auto; } figcaption { font-weight: 600; ma
 .PASS { color: #1b6e20; } .WARN { color: #8a5a00; } .FAIL { color: #b3261e; font-weight: 700; }
 li { margin-bottom: 0.3rem; }
 </style></head><body>
-<h1>${escape(title)}</h1>
-<p>A minibatch training report${run?.time ? `, run started ${escape(run.time)}` : ''}.</p>
-<table>${facts.map(([k, v]) => `<tr><th scope="row">${escape(k)}</th><td>${escape(v)}</td></tr>`).join('')}</table>
-${checks.length > 0 ? `<h2>Checks</h2><table><tr><th>check</th><th>result</th><th>figure</th><th>what it means</th></tr>${checks.map((c) => `<tr><td>${escape(c.name)}</td><td class="${c.status}">${c.status}</td><td>${escape(c.figure)}</td><td>${escape(c.message)}</td></tr>`).join('')}</table>` : ''}
+<h1>${escapeHtml(title)}</h1>
+<p>A minibatch training report${run?.time ? `, run started ${escapeHtml(run.time)}` : ''}.</p>
+<table>${facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+${checks.length > 0 ? `<h2>Checks</h2><table><tr><th>check</th><th>result</th><th>figure</th><th>what it means</th></tr>${checks.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td class="${c.status}">${c.status}</td><td>${escapeHtml(c.figure)}</td><td>${escapeHtml(c.message)}</td></tr>`).join('')}</table>` : ''}
 <h2>Diagnoses</h2>
 ${diagnoses.length === 0
     ? `<p>${records.some((r) => r.kind === 'monitor') ? '✓ Nothing looked wrong at any watched step.' : 'The run was not watched (train with --monitor for diagnoses).'}</p>`
-    : `<ul>${diagnoses.map((d) => `<li>⚠ <strong>${escape(d.subject)}</strong> (steps ${d.first}–${d.last}, ${d.count}×): ${escape(d.message)}</li>`).join('')}</ul>`}
-${figures.map((f) => `<figure id="${f.name}"><figcaption>${escape(f.title)}</figcaption>${f.svg}</figure>`).join('\n')}
-${skipped.length > 0 ? `<h2>Lines left out</h2><p>${skipped.length} line(s) of the log could not be read: ${skipped.slice(0, 10).map((s) => `line ${s.line} (${escape(s.reason)})`).join('; ')}${skipped.length > 10 ? '; …' : ''}.</p>` : ''}
+    : `<ul>${diagnoses.map((d) => `<li>⚠ <strong>${escapeHtml(d.subject)}</strong> (steps ${d.first}–${d.last}, ${d.count}×): ${escapeHtml(d.message)}</li>`).join('')}</ul>`}
+${figures.map((f) => `<figure id="${f.name}"><figcaption>${escapeHtml(f.title)}</figcaption>${f.svg}</figure>`).join('\n')}
+${skipped.length > 0 ? `<h2>Lines left out</h2><p>${skipped.length} line(s) of the log could not be read: ${skipped.slice(0, 10).map((s) => `line ${s.line} (${escapeHtml(s.reason)})`).join('; ')}${skipped.length > 10 ? '; …' : ''}.</p>` : ''}
 </body></html>
 `;
   return { html, figures };

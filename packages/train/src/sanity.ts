@@ -9,7 +9,7 @@ import { Rng, keep, noGrad, scope, tensor } from '@minibatch/core';
 import { DataLoader, subset, type Batch } from '@minibatch/data';
 import type { Module } from '@minibatch/layers';
 import { trainStep } from './fit.js';
-import { lrFind } from './lr.js';
+import { holdState, lrFind } from './lr.js';
 import type { Experiment } from './experiment.js';
 import type { LogRecord } from './log.js';
 import type { PenaltyTerm } from './fit.js';
@@ -34,14 +34,6 @@ const KINKED = new Set(['relu', 'relu6', 'clippedRelu', 'leakyRelu', 'maxPool2d'
 /** Every module of the tree, depth first. */
 function modulesOf(model: Module): Module[] {
   return [model, ...model.children().flatMap(([, child]) => modulesOf(child))];
-}
-
-/** Weights and buffers of the run's model, to put back. */
-function keepState(run: Experiment): () => void {
-  const saved = [...run.model.namedParameters(), ...run.model.namedBuffers()].map(([, t]) => [t, t.data().slice()] as const);
-  return () => {
-    for (const [t, values] of saved) t.assign(tensor(values, t.shape));
-  };
 }
 
 function initialLoss(run: Experiment): Check[] {
@@ -207,7 +199,7 @@ function sweep(run: Experiment, steps: number): { check: Check; record?: Extract
  */
 export function sanityChecks(run: Experiment, options: SanityOptions = {}): LogRecord[] {
   const { overfitSamples = 20, overfitSteps = 300, sweepSteps = 100, gradientEntries = 12 } = options;
-  const restore = keepState(run);
+  const restore = holdState(run.model);
   const out: LogRecord[] = [];
   try {
     out.push(...initialLoss(run));

@@ -8,18 +8,11 @@ import type { Optimizer } from '@minibatch/optimizers';
 import type { Registry } from '@minibatch/registry';
 import { Ensemble } from './ensemble.js';
 import type { NamedArray } from './safetensors.js';
+import { learningRate } from './fit.js';
 
 /** What a checkpoint keeps of a Snapshots collector: the snapshots taken so far. */
 export interface SnapshotsState {
   taken: Record<string, NamedArray>[];
-}
-
-/** The learning rate of the optimizer's first group at step `t` (its schedule, or its constant). */
-function rateAt(optimizer: Optimizer<object>, t: number): number {
-  const lr = (optimizer.groups[0]?.options as { lr?: unknown } | undefined)?.lr ?? (optimizer.defaults as { lr?: unknown }).lr;
-  if (typeof lr === 'number') return lr;
-  if (typeof lr === 'function') return (lr as (step: number) => number)(t);
-  return NaN;
 }
 
 /** The steps (0-based) after which a cycle ends: where the next step's rate jumps up, and the last step. */
@@ -48,7 +41,7 @@ export class Snapshots {
   constructor(model: Module, optimizer: Optimizer<object>, options: { count: number; steps: number }) {
     const { count, steps } = options;
     if (!Number.isInteger(count) || count < 2) throw new ArgumentError(`snapshots: count must be an integer ≥ 2, got ${count}`);
-    const ends = cycleEnds((t) => rateAt(optimizer, t), steps);
+    const ends = cycleEnds((t) => learningRate(optimizer, t), steps);
     if (count > ends.length) {
       throw new ArgumentError(
         `snapshots: ${count} snapshots asked, but the learning rate goes through ${ends.length} cycle${ends.length === 1 ? '' : 's'} in ${steps} steps; ` +

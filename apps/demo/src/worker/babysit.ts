@@ -2,7 +2,7 @@
 // ratio of every layer, each layer's activations, dead ReLUs — and diagnose() says in words what
 // is wrong; and the lectures' weight-initialization experiment on a deep network.
 import { Rng, randn, scope } from '@minibatch/core';
-import { DataLoader, createDataset, type Batch } from '@minibatch/data';
+import { DataLoader, createDataset } from '@minibatch/data';
 import { losses, modelFromConfig, type Module } from '@minibatch/layers';
 import { SGD } from '@minibatch/optimizers';
 import { Monitor, defaultRegistry, diagnose, layerActivity, trainStep, type MonitorRecord } from '@minibatch/train';
@@ -53,7 +53,7 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
   const loader = new DataLoader(data, { batchSize: 64, seed: 1 });
   // fit()'s own watcher: weights copied before a watched step, the probe's activations after it.
   const monitor = new Monitor({ every: EVERY, bins: 24 }, data, probe);
-  let batches: Iterator<Batch> = loader[Symbol.iterator]();
+  const batches = loader.stream();
   let step = 0;
   let latest: MonitorRecord | null = null;
   let pending: number[] = [];
@@ -63,12 +63,7 @@ export async function startWatching(options: WatchOptions, post: Post): Promise<
   };
   loop = new SliceLoop(
     () => {
-      let next = batches.next();
-      if (next.done === true) {
-        batches = loader[Symbol.iterator]();
-        next = batches.next();
-      }
-      const batch = next.value as Batch;
+      const batch = batches.next().value;
       const watched = monitor.before(model, step);
       const { loss } = trainStep(model, batch, { loss: losses.softmaxCrossEntropy(), optimizer });
       monitor.record(loss);

@@ -2,7 +2,7 @@
 // initial weights and the same batches, stepped in turn; and on 2-D test functions (a ravine,
 // Rosenbrock's valley, a saddle), where each one's path is drawn over the function's contours.
 import { Rng, add, keep, mul, noGrad, scope, square, sub, tensor, type Tensor } from '@minibatch/core';
-import { DataLoader, subset, type Batch, type Dataset } from '@minibatch/data';
+import { DataLoader, subset, type Dataset } from '@minibatch/data';
 import { losses, modelFromConfig, type Module } from '@minibatch/layers';
 import { Adagrad, Adam, LBFGS, RMSprop, SGD, type Optimizer } from '@minibatch/optimizers';
 import { defaultRegistry, trainStep } from '@minibatch/train';
@@ -81,7 +81,7 @@ export async function startNetworkRace(options: { lrs: Record<Racer, number>; st
     model.train();
     const opt = stepper(name, options.lrs[name], model.trainableParameters());
     const loader = new DataLoader(data, { batchSize: 64, seed: 1 });
-    return { name, model, opt, loader, batches: loader[Symbol.iterator]() as Iterator<Batch>, step: 0, losses: [] as number[] };
+    return { name, model, opt, batches: loader.stream(), step: 0, losses: [] as number[] };
   });
   cleanup = () => {
     for (const r of racers) {
@@ -100,12 +100,7 @@ export async function startNetworkRace(options: { lrs: Record<Racer, number>; st
       if (r.name === 'lbfgs') {
         value = r.opt.step(() => loss(r.model.forward(fullX), fullBatch.y));
       } else {
-        let next = r.batches.next();
-        if (next.done === true) {
-          r.batches = r.loader[Symbol.iterator]();
-          next = r.batches.next();
-        }
-        const batch = next.value as Batch;
+        const batch = r.batches.next().value;
         value = r.opt.step(() => loss(r.model.forward(batch.x), batch.y));
       }
       r.step++;

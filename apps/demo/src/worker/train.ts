@@ -5,7 +5,7 @@ import { toBatchTransform } from '@minibatch/augment';
 import { createDataset, DataLoader, type Batch, type Dataset } from '@minibatch/data';
 import type { Module } from '@minibatch/layers';
 import {
-  correctCount, experiment, predict, splitConfigData, trainStep, type Experiment, type ParameterConstraint, type PenaltyTerm, type Splits,
+  correctCount, experiment, learningRate, predict, splitConfigData, trainStep, type Experiment, type ParameterConstraint, type PenaltyTerm, type Splits,
 } from '@minibatch/train';
 import { loadData } from './data.js';
 import { SliceLoop } from './loop.js';
@@ -21,8 +21,7 @@ const EVAL_SHARE = 0.2;
 interface Session {
   run: Experiment;
   raw: Splits;
-  loader: DataLoader;
-  batches: Iterator<Batch>;
+  batches: Generator<Batch, never>;
   penalties: PenaltyTerm[];
   constraints: ParameterConstraint[];
   loop: SliceLoop;
@@ -113,14 +112,10 @@ function validate(s: Session, post: Post): void {
 
 /** The next training batch, or null when the run's epochs are done. */
 function nextBatch(s: Session): Batch | null {
-  let next = s.batches.next();
-  if (next.done === true) {
-    s.epoch++;
-    if (s.epoch >= s.run.config.epochs) return null;
-    s.batches = s.loader[Symbol.iterator]();
-    next = s.batches.next();
-  }
-  return next.value as Batch;
+  if (s.epoch >= s.run.config.epochs) return null;
+  const batch = s.batches.next().value;
+  s.epoch = batch.epoch;
+  return batch.epoch >= s.run.config.epochs ? null : batch;
 }
 
 /**
@@ -142,7 +137,7 @@ export async function startTraining(config: Record<string, unknown>, post: Post)
   const transform = run.augmentation === null ? undefined : toBatchTransform(run.augmentation, { classes: run.data.train.classes });
   const loader = new DataLoader(run.data.train, { batchSize, seed, shuffle: true, transform });
   const s: Session = {
-    run, raw: splits, loader, batches: loader[Symbol.iterator](),
+    run, raw: splits, batches: loader.stream(),
     penalties: run.regularization.filter((r): r is PenaltyTerm => 'penalty' in r),
     constraints: run.regularization.filter((r): r is ParameterConstraint => 'constrain' in r),
     loop: new SliceLoop(
@@ -166,7 +161,7 @@ export async function startTraining(config: Record<string, unknown>, post: Post)
         if (w.steps > 0) {
           post({
             type: 'train:progress', step: s.step, epoch: Math.min(s.epoch + 1, run.config.epochs), loss: w.loss / w.samples, accuracy: w.hits / w.samples,
-            samplesPerSecond: (w.samples * 1000) / (now - w.started), lr: currentLr(run),
+            samplesPerSecond: (w.samples * 1000) / (now - w.started), lr: learningRate(run.optimizer),
           });
         }
         s.window = { loss: 0, hits: 0, samples: 0, steps: 0, started: performance.now() };
@@ -203,13 +198,6 @@ export async function startTraining(config: Record<string, unknown>, post: Post)
     gridImages: shown.x.slice(0, gridCount * pixels),
     gridLabels: Array.from(shown.y.subarray(0, gridCount)),
   };
-}
-
-function currentLr(run: Experiment): number {
-  const lr = (run.optimizer.groups[0]?.options as { lr?: unknown } | undefined)?.lr;
-  if (typeof lr === 'number') return lr;
-  if (typeof lr === 'function') return (lr as (step: number) => number)(run.optimizer.steps);
-  return NaN;
 }
 
 export function pauseTraining(): void {
