@@ -3,16 +3,15 @@
 // @minibatch/train's experiment(); the commands add only files, progress and printing.
 import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { JSON_LIMITS } from '@minibatch/registry';
 import cliProgress from 'cli-progress';
 import { engine } from '@minibatch/core';
 import { fashionMnistFiles, preprocessorFromJSON } from '@minibatch/data';
 import {
   ConfigError, INPUT_SHAPES, buildModel, evaluate, experiment, formatBytes, inFile, loadConfigData, modelInputShape, parseBytes, parseRunConfig,
-  configChanges, encodeCheckpoint, logCallbacks, logLine, type DatasetName, type EpochLogs, type History, type LogRecord, type RunConfig, type RunOptions, type TrainingState,
+  configChanges, logCallbacks, logLine, type DatasetName, type EpochLogs, type History, type LogRecord, type RunConfig, type RunOptions, type TrainingState,
 } from '@minibatch/train';
-import { FileError, checkOutputs, loadCheckpoint, loadModel, saveCheckpoint, saveModel, writeFileAtomicSync } from '@minibatch/train/node';
+import { CheckpointWriter, FileError, checkOutputs, loadCheckpoint, loadModel, saveModel } from '@minibatch/train/node';
 import { pretrainedRegistry } from '@minibatch/pretrained';
 import { writeReport } from './report.js';
 import { ensembleCommand } from './ensemble.js';
@@ -186,16 +185,16 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
     const v = e[args.keepBest ?? ''];
     if (typeof v === 'number' && better(v)) best = v; // a resumed run keeps the best of before the stop
   }
-  const checkpointing = args.checkpoint === undefined ? {} : {
+  // Written on a background thread: training goes on while a checkpoint is encoded and synced.
+  const writer = args.checkpoint === undefined ? null : new CheckpointWriter(args.checkpoint, { keep: args.keep ?? 3 });
+  const checkpointing = writer === null ? {} : {
     checkpoint: {
       every: args.checkpointEvery ?? ('epoch' as const),
       save: (state: TrainingState) => {
-        written = saveCheckpoint(args.checkpoint!, { state, config: run.config }, { keep: args.keep ?? 3 });
         const value = state.batch === 0 ? state.history.at(-1)?.[args.keepBest ?? ''] : undefined;
-        if (typeof value === 'number' && better(value)) {
-          best = value;
-          writeFileAtomicSync(join(args.checkpoint!, 'best.ckpt'), encodeCheckpoint({ state, config: run.config }));
-        }
+        const isBest = typeof value === 'number' && better(value);
+        if (isBest) best = value;
+        written = writer.save({ state, config: run.config }, { copies: isBest ? ['best.ckpt'] : [] });
       },
     },
     shouldStop: () => signal !== null,
@@ -259,10 +258,18 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   let history: History;
   try {
     history = args.checkpoint === undefined ? run.run(runOptions) : await run.runAsync(runOptions);
+  } catch (error) {
+    try {
+      writer?.close(); // the checkpoints queued before the failure still reach the disk
+    } catch {
+      // the run's own error is the one to report
+    }
+    throw error;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  writer?.close(); // every checkpoint on disk before the run is reported (throws a failed write)
   if (history.interrupted === true) {
     (bar as cliProgress.SingleBar | null)?.stop();
     log?.end();

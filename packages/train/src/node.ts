@@ -1,14 +1,20 @@
 // Files on disk (Node only; the browser uses encodeModel/decodeModel on bytes): model files,
 // and the two rules every file minibatch writes follows — written atomically, and never over
 // one of the command's own inputs.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { ArgumentError } from '@minibatch/core';
 import type { Module } from '@minibatch/layers';
 import type { Registry } from '@minibatch/registry';
 import { decodeModel, encodeModel, type LoadedModel, type ModelExtras } from './model-file.js';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { decodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_NAME, checkpointName } from './checkpoint-files.js';
+
+export { saveCheckpoint, writeFileAtomicSync } from './checkpoint-files.js';
 import { FormatError } from './safetensors.js';
+import type { WriteJob, WriterData } from './checkpoint-writer.js';
 
 /**
  * Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to
@@ -98,40 +104,6 @@ export async function loadModel(path: string, registry: Registry): Promise<Loade
   return decodeModel(bytes, registry, path);
 }
 
-/** writeFileAtomic for synchronous callers (a checkpoint written between two training steps). */
-export function writeFileAtomicSync(path: string, bytes: Uint8Array | string): void {
-  const temporary = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  let fd: number | null = null;
-  try {
-    fd = openSync(temporary, 'wx');
-    writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temporary, path);
-  } catch (error) {
-    if (fd !== null) closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw new Error(`could not write ${path}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-const CHECKPOINT_NAME = /^step-(\d+)\.ckpt$/;
-
-/**
- * Writes a checkpoint into `dir` as step-<step>.ckpt (atomically: a kill mid-write leaves the
- * previous checkpoints intact) and removes all but the newest `keep`. Returns its path.
- */
-export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: { keep?: number } = {}): string {
-  const { keep = 3 } = options;
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `step-${String(checkpoint.state.step).padStart(9, '0')}.ckpt`);
-  writeFileAtomicSync(path, encodeCheckpoint(checkpoint));
-  const all = readdirSync(dir).filter((f) => CHECKPOINT_NAME.test(f)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(join(dir, old), { force: true });
-  return path;
-}
-
 /**
  * A checkpoint file, or the newest complete checkpoint in a folder: a newest file that does
  * not read (cut short by a full disk, altered) is passed over for the one before, and named
@@ -156,4 +128,78 @@ export function loadCheckpoint(path: string): { checkpoint: Checkpoint; path: st
     }
   }
   throw new FormatError(`${path}: no checkpoint in it could be read: ${skipped.join('; ')}`);
+}
+
+/**
+ * Writes checkpoints on a background thread, so that training goes on while a checkpoint is
+ * encoded and made durable: `save` only copies the state to the thread (about a millisecond
+ * for an MLP's 3 MB, against ~10 ms for a synchronous saveCheckpoint). Writes happen in the
+ * order they were queued, each atomically as saveCheckpoint does. A write that failed is
+ * thrown by the next `save` or by `flush`; the process stays alive until the queue is written.
+ *
+ * @example
+ * const writer = new CheckpointWriter('run/checkpoints', { keep: 3 });
+ * fit(model, train, { checkpoint: { save: (state) => writer.save({ state }) } });
+ * writer.close(); // waits for the last write; throws if one failed
+ */
+export class CheckpointWriter {
+  readonly dir: string;
+  readonly keep: number;
+  #worker: Worker | null;
+  #finished = new Int32Array(new SharedArrayBuffer(4));
+  #failures: MessagePort;
+  #queued = 0;
+
+  constructor(dir: string, options: { keep?: number } = {}) {
+    this.dir = dir;
+    this.keep = options.keep ?? 3;
+    if (!Number.isInteger(this.keep) || this.keep < 1) throw new ArgumentError(`CheckpointWriter: keep must be a whole number ≥ 1, got ${this.keep}`);
+    const { port1, port2 } = new MessageChannel();
+    this.#failures = port1;
+    this.#worker = new Worker(new URL('./checkpoint-writer.js', import.meta.url), {
+      workerData: { finished: this.#finished, failures: port2 } satisfies WriterData,
+      transferList: [port2],
+      name: 'minibatch-checkpoints',
+    });
+    this.#worker.unref();
+    // Ref'd while writes are queued, so that the process does not end before they are on disk.
+    this.#worker.on('message', (finished: number) => {
+      if (finished === this.#queued) this.#worker?.unref();
+    });
+  }
+
+  /** Queues a checkpoint (the state is copied: the caller may go on changing its own); returns the path it will have. */
+  save(checkpoint: Checkpoint, options: { copies?: readonly string[] } = {}): string {
+    this.#throwFailure();
+    if (this.#worker === null) throw new Error('CheckpointWriter: save after close');
+    this.#worker.ref();
+    this.#worker.postMessage({ checkpoint, dir: this.dir, keep: this.keep, copies: [...(options.copies ?? [])] } satisfies WriteJob);
+    this.#queued++;
+    return join(this.dir, checkpointName(checkpoint.state.step));
+  }
+
+  /** Waits (blocking) until every queued checkpoint is written; throws the first write that failed. */
+  flush(): void {
+    for (let done = Atomics.load(this.#finished, 0); done < this.#queued; done = Atomics.load(this.#finished, 0)) {
+      Atomics.wait(this.#finished, 0, done);
+    }
+    this.#throwFailure();
+  }
+
+  /** Flushes, then ends the thread. */
+  close(): void {
+    if (this.#worker === null) return;
+    try {
+      this.flush();
+    } finally {
+      void this.#worker.terminate();
+      this.#worker = null;
+      this.#failures.close();
+    }
+  }
+
+  #throwFailure(): void {
+    const failure = receiveMessageOnPort(this.#failures);
+    if (failure !== undefined) throw new Error(`checkpoint not written: ${failure.message as string}`);
+  }
 }

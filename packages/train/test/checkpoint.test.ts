@@ -8,6 +8,11 @@ import { modelFromConfig } from '@minibatch/layers';
 import { Rng } from '@minibatch/core';
 import { configChanges, decodeCheckpoint, defaultRegistry, encodeCheckpoint, fit, type FitOptions, type TrainingState } from '../src/index.js';
 import { Adam } from '@minibatch/optimizers';
+// The writer's thread runs the compiled file, so it is tested through the built package.
+import { CheckpointWriter, loadCheckpoint, saveCheckpoint } from '@minibatch/train/node';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const registry = defaultRegistry();
 
@@ -122,5 +127,53 @@ describe('crc32', () => {
       for (let k = 0; k < 8; k++) slow = slow & 1 ? 0xedb88320 ^ (slow >>> 1) : slow >>> 1;
     }
     expect(crc32([big.subarray(0, 13), big.subarray(13)])).toBe(~slow >>> 0);
+  });
+});
+
+describe('CheckpointWriter', () => {
+  it('writes on its own thread the same files as saveCheckpoint, in order, keeping the newest K and the copies', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minibatch-writer-'));
+    try {
+      const states: TrainingState[] = [];
+      const model = net();
+      const writer = new CheckpointWriter(join(dir, 'bg'), { keep: 2 });
+      fit(model, data, {
+        ...options(), checkpoint: { every: 2, save: (state) => {
+          states.push(state);
+          writer.save({ state, config: { n: 1 } }, { copies: states.length === 3 ? ['best.ckpt'] : [] });
+        } },
+      });
+      model.dispose();
+      writer.close();
+      for (const state of states) saveCheckpoint(join(dir, 'sync'), { state, config: { n: 1 } }, { keep: 2 });
+      const written = readdirSync(join(dir, 'bg')).sort();
+      expect(written).toEqual(['best.ckpt', ...readdirSync(join(dir, 'sync')).sort()]);
+      expect(written).toEqual(['best.ckpt', 'step-000000016.ckpt', 'step-000000018.ckpt']);
+      for (const name of written.slice(1)) expect(readFileSync(join(dir, 'bg', name)).equals(readFileSync(join(dir, 'sync', name))), name).toBe(true);
+      expect(loadCheckpoint(join(dir, 'bg', 'best.ckpt')).checkpoint.state.step).toBe(states[2].step);
+      expect(() => writer.save({ state: states[0] })).toThrow(/save after close/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a write that fails is thrown by the next save or by flush, naming the problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minibatch-writer-'));
+    try {
+      const model = net();
+      let state = null as TrainingState | null;
+      fit(model, data, { ...options(), epochs: 1, checkpoint: { save: (s) => void (state = s) } });
+      model.dispose();
+      // A folder under a file cannot be made, even by root (who writes into read-only folders).
+      const file = saveCheckpoint(dir, { state: state! });
+      const writer = new CheckpointWriter(join(file, 'inside'));
+      writer.save({ state: state! });
+      expect(() => writer.flush()).toThrow(/checkpoint not written: .*(ENOTDIR|not a directory)/);
+      writer.save({ state: state! });
+      expect(() => writer.close()).toThrow(/checkpoint not written/);
+      expect(loadCheckpoint(file).checkpoint.state.step).toBe(state!.step);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
