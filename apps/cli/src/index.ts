@@ -17,6 +17,8 @@ import { augmentPreviewCommand } from './augment.js';
 import { checkCommand, labCommand, lrFindCommand, reportCommand } from './babysit.js';
 import { finetuneCommand, inspectCommand } from './pretrained.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
+import { searchCommand, workerCommand } from './search.js';
+import { suggest } from '@minibatch/registry';
 
 export type { Io } from './commands.js';
 
@@ -26,6 +28,8 @@ const USAGE = `usage:
   minibatch check <config.json> [--threads N] [--json]
   minibatch lr-find <config.json> [--steps N] [--start LR] [--end LR] [--report report.html] [--threads N] [--json]
   minibatch report <run.jsonl> [--out report.html] [--png DIR]
+  minibatch search <search.json> [--trials N] [--workers K] [--out DIR] [--queue redis://HOST:PORT] [--threads N] [--json]
+  minibatch worker --queue redis://HOST:PORT [--threads N] [--lock-seconds S]
   minibatch lab --list | minibatch lab <name|all> [--out DIR] [--quick] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
@@ -40,6 +44,8 @@ const COMMANDS: Record<string, readonly string[]> = {
   'lr-find': ['steps', 'start', 'end', 'report', 'threads', 'json'],
   report: ['out', 'png'],
   lab: ['list', 'out', 'quick', 'json'],
+  search: ['trials', 'workers', 'out', 'queue', 'threads', 'json'],
+  worker: ['queue', 'threads', 'lock-seconds'],
   eval: ['data', 'threads', 'json'],
   summary: [],
   'augment-preview': ['out', 'count', 'variants', 'scale', 'seed'],
@@ -76,6 +82,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         count: { type: 'string' }, variants: { type: 'string' }, scale: { type: 'string' }, threads: { type: 'string' },
         memory: { type: 'string' }, limit: { type: 'string' }, monitor: { type: 'boolean' }, 'monitor-every': { type: 'string' },
         log: { type: 'string' }, report: { type: 'string' }, list: { type: 'boolean' }, quick: { type: 'boolean' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'keep-best': { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, ensemble: { type: 'string' }, png: { type: 'string' }, steps: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' },
+        trials: { type: 'string' }, workers: { type: 'string' }, queue: { type: 'string' }, 'lock-seconds': { type: 'string' },
       },
     });
     const [command, target, ...extra] = positionals;
@@ -84,13 +91,18 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return command === undefined && !values.help ? 2 : 0;
     }
     const allowed = COMMANDS[command];
-    if (allowed === undefined) throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
-    if (target === undefined && command !== 'lab') throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
+    if (allowed === undefined) {
+      const near = suggest(command, Object.keys(COMMANDS));
+      throw new ConfigError(`unknown command '${command}'${near !== undefined ? ` — did you mean '${near}'?` : ''}\n${USAGE}`);
+    }
+    if (target !== undefined && command === 'worker') throw new ConfigError(`worker takes no file (its trials come from the queue), got '${target}'\n${USAGE}`);
+    if (target === undefined && command !== 'lab' && command !== 'worker') throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
     if (extra.length > 0) throw new ConfigError(`${command} takes one file, got also ${extra.map((e) => `'${e}'`).join(', ')}\n${USAGE}`);
     const unused = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
     if (unused.length > 0) throw new ConfigError(`${command} has no option --${unused[0]}\n${USAGE}`);
     const threads = int('threads', values.threads);
-    if (threads !== undefined) {
+    // A search's and a worker's --threads are each trial's: their own process needs no engine.
+    if (threads !== undefined && command !== 'search' && command !== 'worker') {
       // Default: one per core. The tensor core loads with this many before any tensor exists.
       if (threads < 1) throw new ConfigError(`--threads must be at least 1, got ${threads}`);
       await init({ threads });
@@ -112,6 +124,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await reportCommand({ log: target, out: values.out, png: values.png }, io);
       case 'lab':
         return await labCommand({ name: target, list: values.list, out: values.out, quick: values.quick, json: values.json }, io);
+      case 'search':
+        return await searchCommand({
+          config: target, trials: int('trials', values.trials), workers: int('workers', values.workers), out: values.out, queue: values.queue, threads, json: values.json,
+        }, io);
+      case 'worker':
+        return await workerCommand({ queue: values.queue, threads, lockSeconds: positive('lock-seconds', values['lock-seconds']) }, io);
       case 'eval':
         return await evalCommand({ model: target, data: values.data, json: values.json }, io);
       case 'summary':

@@ -5,6 +5,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { reportDiagnoses, reportFigures } from './figures.js';
 import type { LogRecord, ReadLog } from './log.js';
+import type { Distribution, TrialResult } from './search.js';
 
 export interface RenderedFigure {
   name: string;
@@ -16,6 +17,14 @@ export interface Report {
   html: string;
   figures: RenderedFigure[];
 }
+
+const STYLE = `<style>
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.4; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td, th { padding: 0.2rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; }
+figure { margin: 1.5rem 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
+.PASS { color: #1b6e20; } .WARN { color: #8a5a00; } .FAIL { color: #b3261e; font-weight: 700; }
+li { margin-bottom: 0.3rem; }
+</style>`;
 
 /** Text made safe inside HTML. */
 export const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -63,13 +72,7 @@ export async function renderReport(log: ReadLog | readonly LogRecord[], options:
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} — minibatch report</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.4; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td, th { padding: 0.2rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; }
-figure { margin: 1.5rem 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
-.PASS { color: #1b6e20; } .WARN { color: #8a5a00; } .FAIL { color: #b3261e; font-weight: 700; }
-li { margin-bottom: 0.3rem; }
-</style></head><body>
+${STYLE}</head><body>
 <h1>${escapeHtml(title)}</h1>
 <p>A minibatch training report${run?.time ? `, run started ${escapeHtml(run.time)}` : ''}.</p>
 <table>${facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
@@ -80,6 +83,59 @@ ${diagnoses.length === 0
     : `<ul>${diagnoses.map((d) => `<li>⚠ <strong>${escapeHtml(d.subject)}</strong> (steps ${d.first}–${d.last}, ${d.count}×): ${escapeHtml(d.message)}</li>`).join('')}</ul>`}
 ${figures.map((f) => `<figure id="${f.name}"><figcaption>${escapeHtml(f.title)}</figcaption>${f.svg}</figure>`).join('\n')}
 ${skipped.length > 0 ? `<h2>Lines left out</h2><p>${skipped.length} line(s) of the log could not be read: ${skipped.slice(0, 10).map((s) => `line ${s.line} (${escapeHtml(s.reason)})`).join('; ')}${skipped.length > 10 ? '; …' : ''}.</p>` : ''}
+</body></html>
+`;
+  return { html, figures };
+}
+
+/** A search's value, short. */
+export const formatValue = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : JSON.stringify(v));
+
+/**
+ * The report of a search: the trials ranked, and the objective against each searched value
+ * (log axes for log-uniform ranges), as one self-contained HTML page.
+ */
+export async function renderSearchReport(
+  search: { space: Record<string, Distribution>; objective: { metric: string } }, results: readonly TrialResult[], options: { title?: string; warnings?: readonly string[] } = {},
+): Promise<Report> {
+  const metric = search.objective.metric;
+  const paths = Object.keys(search.space);
+  const figures: RenderedFigure[] = [];
+  const finished = results.filter((r) => r.objective !== null);
+  for (const [i, path] of paths.entries()) {
+    const d = search.space[path];
+    const numeric = d.kind !== 'choice' || d.values.every((v) => typeof v === 'number');
+    const spec = {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 420, height: 260, background: 'white',
+      data: { values: finished.map((r) => ({ value: numeric ? Number(r.values[path]) : formatValue(r.values[path]), objective: r.objective, status: r.status, id: r.id, stage: `stage ${r.stage}` })) },
+      mark: { type: 'point', filled: true, size: 60 },
+      encoding: {
+        x: { field: 'value', type: numeric ? 'quantitative' : 'nominal', title: path, ...(d.kind === 'logUniform' ? { scale: { type: 'log' } } : numeric ? { scale: { zero: false } } : {}) },
+        y: { field: 'objective', type: 'quantitative', title: metric, scale: { zero: false } },
+        color: { field: 'status', type: 'nominal', title: 'trial' },
+        shape: { field: 'stage', type: 'nominal', title: 'stage' },
+      },
+    };
+    figures.push({ name: `objective-${i}`, title: `${metric} against ${path}${d.kind === 'logUniform' ? ' (log axis)' : ''}`, svg: await renderSvg(spec) });
+  }
+  const title = options.title ?? 'search';
+  const head = ['rank', 'trial', ...paths, metric, 'status', 'seconds'];
+  const rows = results.map((r, i) => [
+    String(i + 1), r.id, ...paths.map((p) => formatValue(r.values[p])),
+    r.objective === null ? '—' : `${r.objective.toFixed(4)}${r.std !== undefined ? ` ± ${r.std.toFixed(4)}` : ''}`,
+    r.status === 'failed' ? `failed: ${r.error ?? ''}` : r.status, r.seconds.toFixed(1),
+  ]);
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} — minibatch search</title>
+${STYLE}</head><body>
+<h1>${escapeHtml(title)}</h1>
+<p>A minibatch hyper-parameter search: ${results.length} trials, ranked by ${escapeHtml(metric)}.</p>
+${(options.warnings ?? []).length > 0 ? `<ul>${options.warnings!.map((w) => `<li class="WARN">⚠ ${escapeHtml(w)}</li>`).join('')}</ul>` : ''}
+${figures.map((f) => `<figure id="${f.name}"><figcaption>${escapeHtml(f.title)}</figcaption>${f.svg}</figure>`).join('\n')}
+<h2>Trials</h2>
+<table><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>
+${rows.map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n')}</table>
 </body></html>
 `;
   return { html, figures };
