@@ -5,7 +5,8 @@
 // local processes or a job queue — is @minibatch/train/search (Node).
 import { Rng } from '@minibatch/core';
 import { suggest, z } from '@minibatch/registry';
-import { ConfigError, parseRunConfig, type RunConfig } from './config.js';
+import { ConfigError, defaultRegistry, parseRunConfig, type RunConfig } from './config.js';
+import { resolveRun } from './experiment.js';
 
 const finite = z.number().refine(Number.isFinite, { message: 'must be a finite number' });
 
@@ -194,12 +195,15 @@ export function parseSearchConfig(input: unknown, options: { source?: string; lo
   if (raw.objective.folds !== undefined && base.data.validation > 0) {
     throw new ConfigError(`${source}: objective.folds cross-validates on the training split; remove data.validation (${base.data.validation}) from the base config`);
   }
+  const registry = defaultRegistry();
   for (const [path, d] of Object.entries(raw.space)) {
     checkDistribution(path, d);
     const segments = checkPath(base, path);
     for (const value of extremes(d)) {
       try {
-        parseRunConfig(setPath(base, segments, value), 'trial');
+        const run = resolveRun(parseRunConfig(setPath(base, segments, value), 'trial'), registry);
+        run.optimizer.dispose();
+        run.model.dispose();
       } catch (error) {
         throw new ConfigError(`${source}: search space: ${path} = ${JSON.stringify(value)} does not make a valid config: ${(error as Error).message.replace(/^trial: /, '')}`);
       }
