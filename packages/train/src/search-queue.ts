@@ -85,6 +85,7 @@ export class QueueRunner implements JobRunner {
   #events: QueueEvents;
   #client: Redis;
   #search: string;
+  #closing = false;
 
   private constructor(queue: Queue, events: QueueEvents, client: Redis, search: string, slots: number) {
     this.#queue = queue;
@@ -116,13 +117,16 @@ export class QueueRunner implements JobRunner {
       return typeof value === 'string' ? (JSON.parse(value) as JobResult) : value;
     } catch (error) {
       return {
-        id: job.id, trial: job.trial, ...(job.fold !== undefined ? { fold: job.fold } : {}), status: 'failed', objective: null, curve: [],
+        id: job.id, trial: job.trial, ...(job.fold !== undefined ? { fold: job.fold } : {}), status: this.#closing ? 'cancelled' : 'failed', objective: null, curve: [],
         seconds: (performance.now() - started) / 1000, error: `the queue gave up on it: ${(error as Error).message}`,
       };
     }
   }
 
+  /** Disconnects; jobs still waited for come back 'cancelled' (they stay on the queue, and a restarted search collects them). */
   async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
     await this.#events.close();
     await this.#queue.close();
     this.#client.disconnect();
