@@ -11,10 +11,10 @@ import type { Registry } from '@minibatch/registry';
 import { decodeModel, encodeModel, type LoadedModel, type ModelExtras } from './model-file.js';
 import { decodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_NAME, checkpointName } from './checkpoint-files.js';
-
-export { saveCheckpoint, writeFileAtomicSync } from './checkpoint-files.js';
 import { FormatError } from './safetensors.js';
 import type { WriteJob, WriterData } from './checkpoint-writer.js';
+
+export { saveCheckpoint, writeFileAtomicSync } from './checkpoint-files.js';
 
 /**
  * Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to
