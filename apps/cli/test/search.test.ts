@@ -47,7 +47,7 @@ describe('minibatch search (local)', () => {
     const typo = await configFile({ base, space: { 'optimizer.config.lrr': { kind: 'uniform', low: 0.001, high: 0.01 } } });
     const t = capture();
     expect(await run(['search', typo], t.io)).toBe(2);
-    expect(t.err).toMatch(/optimizer\.config\.lrr = 0\.001 does not make a valid config/);
+    expect(t.err).toMatch(/space\["optimizer\.config\.lrr"\]: the value 0\.001 does not make a valid config/);
     const wrongKey = await configFile({ base, space: { 'optimiser.config.lr': { kind: 'uniform', low: 0.001, high: 0.01 } } });
     const w = capture();
     expect(await run(['search', wrongKey], w.io)).toBe(2);

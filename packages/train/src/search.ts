@@ -4,7 +4,7 @@
 // reading of results (the best trial, a value at the edge of its range). Running the jobs —
 // local processes or a job queue — is @minibatch/train/search (Node).
 import { Rng } from '@minibatch/core';
-import { suggest, z } from '@minibatch/registry';
+import { describeIssues, formatPath, suggest, z } from '@minibatch/registry';
 import { ConfigError, defaultRegistry, parseRunConfig, type RunConfig } from './config.js';
 import { resolveRun } from './experiment.js';
 
@@ -103,11 +103,14 @@ export interface TrialResult {
 
 type Segment = string | number;
 
+/** Where a searched path sits in the search config, as every error names it: space["model[3].config.rate"]. */
+const at = (path: string) => formatPath(['space', path]);
+
 const PATH = /^[A-Za-z_$][\w$]*(\[\d+\])*(\.[A-Za-z_$][\w$]*(\[\d+\])*)*$/;
 
 /** `model[3].config.rate` → ['model', 3, 'config', 'rate']. */
 export function parsePath(path: string): Segment[] {
-  if (!PATH.test(path)) throw new ConfigError(`search space: '${path}' is not a config path; write it like optimizer.config.lr, model[3].config.rate or batchSize`);
+  if (!PATH.test(path)) throw new ConfigError(`${at(path)}: '${path}' is not a config path; write it like optimizer.config.lr, model[3].config.rate or batchSize`);
   return path.split('.').flatMap((part) => {
     const [name, ...indices] = part.split('[');
     return [name, ...indices.map((s) => Number(s.slice(0, -1)))];
@@ -128,20 +131,20 @@ export function checkPath(config: unknown, path: string): Segment[] {
     const seg = segments[i];
     const last = i === segments.length - 1;
     if (typeof seg === 'number') {
-      if (!Array.isArray(node)) throw new ConfigError(`search space: ${path}: ${show(segments.slice(0, i)) || 'the config'} is not a list, so [${seg}] leads nowhere`);
-      if (seg >= node.length) throw new ConfigError(`search space: ${path}: ${show(segments.slice(0, i))} has ${node.length} entries (0–${node.length - 1}), not [${seg}]`);
+      if (!Array.isArray(node)) throw new ConfigError(`${at(path)}: ${show(segments.slice(0, i)) || 'the config'} is not a list, so [${seg}] leads nowhere`);
+      if (seg >= node.length) throw new ConfigError(`${at(path)}: ${show(segments.slice(0, i))} has ${node.length} entries (0–${node.length - 1}), not [${seg}]`);
       node = node[seg];
       continue;
     }
     if (node === null || typeof node !== 'object' || Array.isArray(node)) {
-      throw new ConfigError(`search space: ${path}: ${show(segments.slice(0, i)) || 'the config'} holds no keys, so .${seg} leads nowhere`);
+      throw new ConfigError(`${at(path)}: ${show(segments.slice(0, i)) || 'the config'} holds no keys, so .${seg} leads nowhere`);
     }
     const keys = Object.keys(node);
     if (!(seg in node)) {
       const parentIsOptions = i > 0 && segments[i - 1] === 'config';
       if (last && parentIsOptions) return segments; // a new option, checked by its schema
       const near = suggest(seg, keys);
-      throw new ConfigError(`search space: ${path}: ${show(segments.slice(0, i)) || 'the config'} has no '${seg}'${near !== undefined ? ` — did you mean '${show([...segments.slice(0, i), near])}'?` : ` (it has: ${keys.join(', ') || 'nothing'})`}`);
+      throw new ConfigError(`${at(path)}: ${show(segments.slice(0, i)) || 'the config'} has no '${seg}'${near !== undefined ? ` — did you mean '${show([...segments.slice(0, i), near])}'?` : ` (it has: ${keys.join(', ') || 'nothing'})`}`);
     }
     node = (node as Record<string, unknown>)[seg];
   }
@@ -165,8 +168,8 @@ export function setPath<T>(config: T, segments: readonly Segment[], value: unkno
 
 function checkDistribution(path: string, d: Distribution): void {
   if (d.kind === 'choice') return;
-  if (!(d.low < d.high)) throw new ConfigError(`search space: ${path}: the range [${d.low}, ${d.high}] is ${d.low === d.high ? 'empty' : 'inverted'}; give low < high`);
-  if (d.kind === 'logUniform' && d.low <= 0) throw new ConfigError(`search space: ${path}: logUniform needs bounds > 0 (got low ${d.low}); use uniform for ranges that include 0 or negative values`);
+  if (!(d.low < d.high)) throw new ConfigError(`${at(path)}: the range [${d.low}, ${d.high}] is ${d.low === d.high ? 'empty' : 'inverted'}; give low < high`);
+  if (d.kind === 'logUniform' && d.low <= 0) throw new ConfigError(`${at(path)}: logUniform needs bounds > 0 (got low ${d.low}); use uniform for ranges that include 0 or negative values`);
 }
 
 /** The values a distribution can give at its ends (or all of a choice), to check that the configs they make are valid. */
@@ -180,10 +183,11 @@ const extremes = (d: Distribution): unknown[] => (d.kind === 'choice' ? d.values
  */
 export function parseSearchConfig(input: unknown, options: { source?: string; loadBase?: (path: string) => unknown } = {}): SearchConfig {
   const source = options.source ?? 'search config';
-  const parsed = searchConfigSchema.safeParse(input);
+  const parsed = searchConfigSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${source}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
+    const known = (path: readonly PropertyKey[]) => (path.length === 0 ? Object.keys(searchConfigSchema.shape) : path[0] === 'objective' ? ['metric', 'folds', 'validation'] : []);
+    const lines = describeIssues(parsed.error.issues, known).map((issue) => `  - ${formatPath(issue.path)}: ${issue.text}`);
+    throw new ConfigError(`${source}: invalid search config\n${lines.join('\n')}`);
   }
   const raw = parsed.data;
   let baseInput: unknown = raw.base;
@@ -205,7 +209,7 @@ export function parseSearchConfig(input: unknown, options: { source?: string; lo
         run.optimizer.dispose();
         run.model.dispose();
       } catch (error) {
-        throw new ConfigError(`${source}: search space: ${path} = ${JSON.stringify(value)} does not make a valid config: ${(error as Error).message.replace(/^trial: /, '')}`);
+        throw new ConfigError(`${source}: ${at(path)}: the value ${JSON.stringify(value)} does not make a valid config: ${(error as Error).message.replace(/^trial: /, '')}`);
       }
     }
   }

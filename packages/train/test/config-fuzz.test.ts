@@ -6,13 +6,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RegistryError } from '@minibatch/registry';
 import { ConfigError, defaultRegistry, parseRunConfig, resolveRun } from '../src/index.js';
+import { parseSearchConfig } from '../src/search.js';
 import { checkMutations, type Json } from './mutations.js';
 
 const examplesDir = new URL('../../../examples/', import.meta.url);
+const read = (f: string) => JSON.parse(readFileSync(new URL(f, examplesDir), 'utf8')) as Record<string, Json>;
+const jsonFiles = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
 /** The example run configs (fine-tuning configs, which name a pretrained file, have their own test in @minibatch/pretrained). */
-const examples = readdirSync(examplesDir)
-  .filter((f) => f.endsWith('.json'))
-  .filter((f) => !('pretrained' in JSON.parse(readFileSync(new URL(f, examplesDir), 'utf8'))));
+const examples = jsonFiles.filter((f) => !('pretrained' in read(f)) && !('space' in read(f)));
+/** The example search configs: their space is mutated here; their base is a run config, mutated as one. */
+const searches = jsonFiles.filter((f) => 'space' in read(f));
 
 /** The validator: everything a run checks before any data is loaded. */
 function validate(config: Json): void {
@@ -30,6 +33,15 @@ describe('the run-config validator under mutation (fast-check)', () => {
   for (const file of examples) {
     it(`${file}: every mutation is accepted or refused naming its path`, () => {
       checkMutations(JSON.parse(readFileSync(new URL(file, examplesDir), 'utf8')) as Json, validate, [ConfigError, RegistryError]);
+    });
+  }
+
+  for (const file of searches) {
+    const { base, ...search } = read(file);
+    it(`${file}: every mutation of the search is accepted or refused naming its path; its base as a run config`, () => {
+      expect(typeof base).toBe('object');
+      checkMutations(search as Json, (mutated) => void parseSearchConfig({ ...(mutated as object), base }, { source: file }), [ConfigError, RegistryError]);
+      checkMutations(base, validate, [ConfigError, RegistryError]);
     });
   }
 });

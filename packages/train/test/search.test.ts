@@ -36,10 +36,10 @@ describe('search config', () => {
     expect(parse({ 'optimizer.config.lr': { kind: 'uniform', low: 0.1, high: 0.1 } })).toThrow(/the range \[0\.1, 0\.1\] is empty; give low < high/);
     expect(parse({ 'optimizer.config.lr': { kind: 'uniform', low: 0.2, high: 0.1 } })).toThrow(/is inverted/);
     expect(parse({ 'optimizer.config.lr': { kind: 'logUniform', low: 0, high: 0.1 } })).toThrow(/logUniform needs bounds > 0/);
-    expect(parse({ 'optimizer.config.momentum': { kind: 'uniform', low: 0.5, high: 0.9 } })).toThrow(/optimizer\.config\.momentum = 0\.5 does not make a valid config/);
-    expect(parse({ 'model[3].config.rate': { kind: 'uniform', low: 0, high: 1.5 } })).toThrow(/model\[3\]\.config\.rate = 1\.5 does not make a valid config/);
+    expect(parse({ 'optimizer.config.momentum': { kind: 'uniform', low: 0.5, high: 0.9 } })).toThrow(/s\.json: space\["optimizer\.config\.momentum"\]: the value 0\.5 does not make a valid config/);
+    expect(parse({ 'model[3].config.rate': { kind: 'uniform', low: 0, high: 1.5 } })).toThrow(/space\["model\[3\]\.config\.rate"\]: the value 1\.5 does not make a valid config/);
     expect(parse({})).toThrow(/the space needs at least one config path/);
-    expect(parse({ 'optimizer.config.lr': { kind: 'normal', mean: 0 } })).toThrow(/s\.json: space/);
+    expect(parse({ 'optimizer.config.lr': { kind: 'normal', mean: 0 } })).toThrow(/s\.json: invalid search config\n  - space\["optimizer\.config\.lr"\]/);
     expect(() => parseSearchConfig({ base: { ...base, data: { ...base.data, validation: 0.2 } }, space: { 'optimizer.config.lr': lr }, objective: { folds: 3 } }))
       .toThrow(/objective\.folds cross-validates on the training split; remove data\.validation/);
     expect(() => parseSearchConfig({ base: 'base.json', space: { 'optimizer.config.lr': lr } })).toThrow(/base names a file/);
