@@ -105,9 +105,12 @@ export async function lrFindCommand(args: { config: string; steps?: number; star
 /** `minibatch lab --list` and `minibatch lab <name|all> [--out DIR] [--quick] [--json]` */
 export async function labCommand(args: { name?: string; list?: boolean; out?: string; quick?: boolean; json?: boolean }, io: Io): Promise<number> {
   const { LAB, labPage } = await import('./lab.js');
+  if (args.list !== true && args.name === undefined) {
+    throw new ConfigError(`lab: which experiment? name one (${LAB.map((e) => e.name).join(', ')}) or all; minibatch lab --list says what each shows`);
+  }
   if (args.list === true || args.name === undefined) {
     for (const e of LAB) io.out.write(`${e.name.padEnd(16)} ${e.title}\n${' '.repeat(17)}${e.claim}\n`);
-    return args.name === undefined && args.list !== true ? 2 : 0;
+    return 0;
   }
   const chosen = args.name === 'all' ? LAB : LAB.filter((e) => e.name === args.name);
   if (chosen.length === 0) {

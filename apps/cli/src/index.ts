@@ -37,6 +37,16 @@ const USAGE = `usage:
   minibatch finetune <finetune.json> [--limit N] [--seed S] [--out model.safetensors] [--threads N] [--json]
   minibatch inspect <model file: model.json, .min.js, *-weights_manifest.json, .onnx, .safetensors> [--json]`;
 
+/** The usage lines of one command (all of them for an unknown one). */
+function usageOf(command: string): string {
+  const lines = USAGE.split('\n');
+  const own = lines.findIndex((l) => l.startsWith(`  minibatch ${command} `) || l === `  minibatch ${command}`);
+  if (own < 0) return USAGE;
+  let end = own + 1;
+  while (end < lines.length && !lines[end].startsWith('  minibatch ')) end++;
+  return ['usage:', ...lines.slice(own, end)].join('\n');
+}
+
 /** The options each command takes (any other is a usage error, not silently ignored). */
 const COMMANDS: Record<string, readonly string[]> = {
   train: ['epochs', 'seed', 'limit', 'out', 'threads', 'memory', 'monitor', 'monitor-every', 'log', 'report', 'checkpoint', 'checkpoint-every', 'keep', 'keep-best', 'resume', 'force', 'ensemble', 'json'],
@@ -99,7 +109,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     if (target === undefined && command !== 'lab' && command !== 'worker') throw new ConfigError(`${command}: missing its file argument\n${USAGE}`);
     if (extra.length > 0) throw new ConfigError(`${command} takes one file, got also ${extra.map((e) => `'${e}'`).join(', ')}\n${USAGE}`);
     const unused = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
-    if (unused.length > 0) throw new ConfigError(`${command} has no option --${unused[0]}\n${USAGE}`);
+    if (unused.length > 0) {
+      const near = suggest(unused[0], allowed);
+      throw new ConfigError(`${command} has no option --${unused[0]}${near !== undefined ? ` — did you mean --${near}?` : ''}\n${usageOf(command)}`);
+    }
     const threads = int('threads', values.threads);
     // A search's and a worker's --threads are each trial's: their own process needs no engine.
     if (threads !== undefined && command !== 'search' && command !== 'worker') {
@@ -145,6 +158,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         }, io);
     }
   } catch (error) {
+    const code = String((error as { code?: unknown }).code);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      // Node says "Unknown option '--epoch'"; say which option was meant.
+      const flag = /'(-{1,2}[^']*)'/.exec((error as Error).message)?.[1] ?? '';
+      const command = argv.find((a) => !a.startsWith('-')) ?? '';
+      const options = COMMANDS[command] ?? [...new Set(Object.values(COMMANDS).flat())];
+      const near = suggest(flag.replace(/^-+/, '').split('=')[0], options);
+      io.err.write(`minibatch: ${command in COMMANDS ? `${command}: ` : ''}unknown option '${flag}'${near !== undefined ? ` — did you mean --${near}?` : ''}\n${usageOf(command)}\n`);
+      return 2;
+    }
     io.err.write(`minibatch: ${(error as Error).message}\n`);
     const usage = INPUT_ERRORS.some((type) => error instanceof type) || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
     return usage ? 2 : 1;

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/index.js';
 import { capture, configFile } from './helpers.js';
@@ -56,11 +57,16 @@ describe('one exit-code contract: 0 success, 2 usage/config/input, 1 failure whi
     const config = await configFile(small);
     const cases: [string[], RegExp][] = [
       [['fly', config], /unknown command 'fly'/],
-      [['train', config, '--colour'], /Unknown option '--colour'/],
+      [['train', config, '--colour'], /^minibatch: train: unknown option '--colour'\nusage:\n {2}minibatch train </],
+      [['train', config, '--epoch', '3'], /^minibatch: train: unknown option '--epoch' — did you mean --epochs\?/],
+      [['search', config, '--worker', '2'], /unknown option '--worker' — did you mean --workers\?/],
+      [['trian', config], /^minibatch: unknown command 'trian' — did you mean 'train'\?/],
+      [['eval', config, '--epochs', '2'], /^minibatch: eval has no option --epochs\nusage:\n {2}minibatch eval </],
       [['train', config, '--count', '3'], /^minibatch: train has no option --count/],
       [['summary', config, '--json'], /^minibatch: summary has no option --json/],
       [['train', config, 'extra.json'], /^minibatch: train takes one file, got also 'extra\.json'/],
       [['eval'], /eval: missing its file argument/],
+      [['lab'], /^minibatch: lab: which experiment\? name one \(.*\) or all/],
       [['train', config, '--epochs', '0'], /--epochs must be at least 1, got 0/],
       [['train', config, '--memory', 'lots'], /--memory: 'lots' is not a size/],
     ];
@@ -104,6 +110,32 @@ describe('one exit-code contract: 0 success, 2 usage/config/input, 1 failure whi
     expect(await interrupted(a, 'INT')).toBe('130');
     expect(await interrupted(b, 'TERM')).toBe('143');
   }, 60_000);
+});
+
+describe('any command line (fuzz)', () => {
+  it('exits 0 or 2, the problem on the first line, never an internal error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'minibatch-argv-'));
+    const badJson = join(dir, 'bad.json');
+    await writeFile(badJson, '{"data": {"name": "mnist",');
+    const commands = ['train', 'check', 'lr-find', 'report', 'search', 'worker', 'lab', 'eval', 'summary', 'augment-preview', 'finetune', 'inspect', 'trian', 'x', ''];
+    const flags = ['--epochs', '--seed', '--limit', '--out', '--threads', '--memory', '--monitor', '--log', '--checkpoint', '--keep', '--keep-best', '--resume',
+      '--ensemble', '--json', '--trials', '--workers', '--queue', '--lock-seconds', '--steps', '--start', '--data', '--count', '--scale', '--list', '--quick',
+      '--epoch', '--colour', '-h', '-x', '--'];
+    const values = ['-1', '0', 'abc', '1e999', 'NaN', '', '0.5', join(dir, 'missing.json'), 'http://x', 'redis:', '--json'];
+    const files = [join(dir, 'missing.json'), badJson, dir, ''];
+    const argv = fc.tuple(
+      fc.constantFrom(...commands), fc.option(fc.constantFrom(...files), { nil: undefined }),
+      fc.array(fc.tuple(fc.constantFrom(...flags), fc.option(fc.constantFrom(...values), { nil: undefined })), { maxLength: 4 }),
+    ).map(([command, file, rest]) => [command, ...(file !== undefined ? [file] : []), ...rest.flatMap(([f, v]) => (v === undefined ? [f] : [f, v]))].filter((a) => a !== ''));
+    await fc.assert(fc.asyncProperty(argv, async (args) => {
+      const r = await exec(args);
+      expect([0, 2], `${args.join(' ')}\n${r.err}`).toContain(r.code);
+      if (r.code === 2) {
+        expect(r.err, args.join(' ')).toMatch(/^minibatch: \S/);
+        expect(r.err, args.join(' ')).not.toMatch(/TypeError|RangeError|ReferenceError|\n {4}at /);
+      }
+    }), { seed: Number(process.env.FUZZ_SEED ?? 18), numRuns: Number(process.env.FUZZ_RUNS ?? 150) });
+  });
 });
 
 describe('nothing silently accepted', () => {

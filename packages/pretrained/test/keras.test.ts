@@ -151,6 +151,6 @@ describe('bad files: a clear FormatError, nothing half-loaded', () => {
       } catch (error) {
         expect(error, String(error)).toBeInstanceOf(FormatError);
       }
-    }), { seed: 12, numRuns: 400 });
+    }), { seed: Number(process.env.FUZZ_SEED ?? 12), numRuns: Number(process.env.FUZZ_RUNS ?? 400) });
   });
 });

@@ -146,6 +146,6 @@ describe('ONNX import: bad files get a FormatError naming the problem; nothing i
       } catch (error) {
         expect(error, String(error)).toBeInstanceOf(FormatError);
       }
-    }), { seed: 31, numRuns: 600 });
+    }), { seed: Number(process.env.FUZZ_SEED ?? 31), numRuns: Number(process.env.FUZZ_RUNS ?? 600) });
   });
 });

@@ -8,6 +8,7 @@ import type { Module } from '@minibatch/layers';
 import { modelFromConfig, modelToConfig } from '@minibatch/layers';
 import { parseJson, type Registry } from '@minibatch/registry';
 import { FormatError, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { estimateTrainingMemory, formatBytes } from './sizes.js';
 
 export const MODEL_FORMAT = 'minibatch/1';
 
@@ -70,6 +71,20 @@ export function decodeModel(bytes: Uint8Array, registry: Registry, source = 'mod
     model = modelFromConfig(registry, spec as never);
   } catch (error) {
     throw new FormatError(`${source}: the architecture in its metadata is not one this registry can build: ${(error as Error).message}`, { cause: error });
+  }
+  // Sized from shapes before anything is allocated: metadata that claims an input of 10⁹
+  // features must not make a model of 10⁹ weights that the file cannot hold.
+  const held = Object.values(tensors).reduce((n, t) => n + t.data.length * 4, 0);
+  let needed: number;
+  try {
+    needed = estimateTrainingMemory(model, inputShape, 1).weightBytes;
+  } catch (error) {
+    model.dispose();
+    throw new FormatError(`${source}: the architecture in its metadata does not take its input shape [${inputShape.join(', ')}]: ${(error as Error).message}`, { cause: error });
+  }
+  if (needed > held) {
+    model.dispose();
+    throw new FormatError(`${source}: the architecture in its metadata needs ${formatBytes(needed)} of weights for input [${inputShape.join(', ')}], the file holds ${formatBytes(held)}; its metadata does not describe its weights`);
   }
   try {
     model.build(inputShape);

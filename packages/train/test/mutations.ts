@@ -74,7 +74,7 @@ export function mutate(config: Json, m: Mutation): { config: Json; path: JsonPat
  * mutated path or an enclosing one at least two levels deep ('model[1]', 'data.name'; for a
  * wrong plugin name, the spec it names).
  */
-export function checkMutations(original: Json, validate: (config: Json) => void, typed: readonly (new (...args: never[]) => Error)[], numRuns = 400): void {
+export function checkMutations(original: Json, validate: (config: Json) => void, typed: readonly (new (...args: never[]) => Error)[], numRuns = Number(process.env.FUZZ_RUNS ?? 400)): void {
   const mutation = fc.record({
     kind: fc.constantFrom('rename', 'up', 'down', 'type', 'number', 'deep'),
     pick: fc.nat(),
@@ -95,5 +95,5 @@ export function checkMutations(original: Json, validate: (config: Json) => void,
       expect(named.some((p) => message.includes(p)), `${JSON.stringify(m)} at ${formatPath(path)}:\n${message}`).toBe(true);
       expect(message.split('\n').length, message).toBeLessThanOrEqual(12);
     }
-  }), { seed: 2026, numRuns });
+  }), { seed: Number(process.env.FUZZ_SEED ?? 2026), numRuns });
 }

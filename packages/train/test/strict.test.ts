@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { engine } from '@minibatch/core';
 import { createDataset, DataError, type Dataset } from '@minibatch/data';
 import { layers, modelFromConfig } from '@minibatch/layers';
 import { SGD, optimizers } from '@minibatch/optimizers';
@@ -99,7 +100,7 @@ describe('safetensors: the reader follows the format strictly', () => {
       } catch (error) {
         expect(error).toBeInstanceOf(FormatError);
       }
-    }), { seed: 7, numRuns: 2000 });
+    }), { seed: Number(process.env.FUZZ_SEED ?? 7), numRuns: Number(process.env.FUZZ_RUNS ?? 2000) });
   });
 });
 
@@ -122,6 +123,45 @@ describe('model files: checked whole before a model is returned', () => {
     expect(decodeModel(bytes, registry).notice).toBeUndefined();
     loaded.model.dispose();
     m.dispose();
+  });
+
+  it('mutations of a real model file (fuzz): loads or is refused naming the file, and leaves no WebAssembly memory behind', () => {
+    const m = modelFromConfig(registry, [{ name: 'dense', config: { units: 4, seed: 1 } }, { name: 'relu' }, { name: 'dense', config: { units: 2, seed: 2 } }]);
+    const good = encodeModel(m, [3]);
+    m.dispose();
+    const { tensors, metadata } = decodeSafetensors(good);
+    const metadataEdits: Record<string, string>[] = [
+      { inputShape: '[1e9]' }, { inputShape: '[-3]' }, { inputShape: '[]' }, { inputShape: '[3,3,3,3,3,3,3,3,3]' }, { inputShape: 'null' },
+      { model: '{"kind":"layer","name":"sequential","config":{"layers":[{"kind":"layer","name":"dense","config":{"units":1000000000}}]}}' },
+      { model: '[]' }, { model: '{"kind":"layer","name":"dense","config":{"units":-1}}' }, { format: 'minibatch/9' }, { info: '{' },
+    ];
+    const file = fc.oneof(
+      fc.tuple(fc.nat(good.length - 1), fc.nat(255)).map(([i, v]) => { const b = good.slice(); b[i] = v; return b; }),
+      fc.nat(good.length).map((n) => good.slice(0, n)),
+      fc.constantFrom(...metadataEdits).map((edit) => encodeSafetensors(tensors, { ...metadata, ...edit })),
+      fc.constantFrom(...Object.keys(tensors)).map((name) => encodeSafetensors({ ...tensors, [name]: { shape: [1], data: new Float32Array([NaN]) } }, metadata)),
+    );
+    const live = () => engine().stats().liveBytes;
+    const before = live();
+    fc.assert(fc.property(file, (bytes) => {
+      try {
+        decodeModel(bytes, registry, 'f.safetensors').model.dispose();
+      } catch (error) {
+        expect((error as Error).name, String(error)).not.toMatch(/^(TypeError|RangeError|ReferenceError)$/);
+        expect((error as Error).message, String(error)).toMatch(/^f\.safetensors/);
+      }
+      expect(live()).toBe(before);
+    }), { seed: Number(process.env.FUZZ_SEED ?? 5), numRuns: Number(process.env.FUZZ_RUNS ?? 600) });
+  });
+
+  it('regression (found by the fuzzer): metadata claiming an input of 10⁹ features is refused at once, before a 15 GiB model is built', () => {
+    const m = model();
+    const { tensors, metadata } = decodeSafetensors(encodeModel(m, [2]));
+    m.dispose();
+    const started = performance.now();
+    expect(() => decodeModel(encodeSafetensors(tensors, { ...metadata, inputShape: '[1000000000]' }), registry, 'm.safetensors'))
+      .toThrow(/^m\.safetensors: the architecture in its metadata needs 11 GiB of weights for input \[1000000000\], the file holds 36 bytes; its metadata does not describe its weights$/);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('refuses weights that do not fit the architecture, naming the file and the tensor', () => {
