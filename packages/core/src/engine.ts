@@ -4,6 +4,7 @@
 // heap stays flat (see test/memory.test.ts).
 import type { Kernels } from './kernels.js';
 import { Pool, controlBytes, hardwareThreads, threadsSupported, type KernelName, type Part } from './pool.js';
+import { MemoryError, fmtBytes } from './errors.js';
 
 /**
  * The kernel builds, fastest first: 'relaxed-simd' fuses each GEMM multiply-add (Chrome
@@ -198,16 +199,31 @@ export class Engine {
     const need = ptr + size - this.memory.buffer.byteLength;
     if (need > 0) {
       try {
+        if (ptr + size > this.maxBytes) throw new RangeError('beyond the maximum');
         this.memory.grow(Math.ceil(need / PAGE));
       } catch {
-        throw new RangeError(
-          `out of WebAssembly memory: could not grow to ${(ptr + size) / 2 ** 20} MiB for a ${bytes}-byte tensor ` +
-            `(${this.live} bytes live). Free tensors you no longer need (scope(), dispose()) or use smaller batches.`,
+        // Nothing has changed yet: the engine stays usable for smaller allocations.
+        const free = Math.max(0, this.maxBytes - this.top) + this.freeBytes();
+        const block = size > bytes * 1.01 ? ` (a ${fmtBytes(size)} block)` : '';
+        throw new MemoryError(
+          `out of WebAssembly memory: ${fmtBytes(bytes)} was asked for${block}, and ${fmtBytes(free)} of the engine's ${fmtBytes(this.maxBytes)} is free ` +
+            `(${fmtBytes(this.live)} in live tensors). ` +
+            (bytes > this.maxBytes
+              ? 'No batch size makes one tensor this large fit: make the layer or the input smaller.'
+              : 'Use smaller batches (batchSize), or free tensors you no longer need (scope(), dispose()).'),
+          bytes, free,
         );
       }
     }
     this.top += size;
     return ptr;
+  }
+
+  /** Bytes in the free lists (freed blocks kept for reuse). */
+  private freeBytes(): number {
+    let total = 0;
+    for (const [size, list] of this.freeLists) total += size * list.length;
+    return total;
   }
 
   private release(ptr: number, size: number): void {

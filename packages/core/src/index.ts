@@ -4,7 +4,7 @@ export { threadsSupported, hardwareThreads } from './pool.js';
 export type { Build, InitOptions, MemoryStats } from './engine.js';
 export { Tensor, scope, keep, noGrad, isGradEnabled, record, empty, sizeOf } from './tensor.js';
 export type { BackwardFn, NestedArray } from './tensor.js';
-export { ShapeError, ArgumentError, DisposedError } from './errors.js';
+export { ShapeError, ArgumentError, DisposedError, MemoryError, fmtBytes } from './errors.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 export { tensor, full, zeros, ones, randn, rand } from './creation.js';

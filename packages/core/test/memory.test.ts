@@ -2,9 +2,40 @@
 // training loop leaves the heap flat after warm-up.
 import { describe, expect, it } from 'vitest';
 import {
-  DisposedError, Rng, engine, keep, matmul, mean, noGrad, randn, record, relu, scope, softmaxCrossEntropy, sub, mul, add,
+  DisposedError, MemoryError, Rng, engine, fmtBytes, keep, matmul, mean, noGrad, randn, record, relu, scope, softmaxCrossEntropy, sub, mul, add,
   tensor, zeros,
 } from '../src/index.js';
+
+describe('running out of WebAssembly memory', () => {
+  it('is a MemoryError saying how much was asked, how much is free and what to change; the engine stays usable', () => {
+    const e = engine();
+    const kept = tensor([1, 2, 3, 4], [4]);
+    const before = e.stats();
+    // One tensor larger than the whole memory: no batch size helps.
+    const whole = () => zeros([e.maxBytes / 2]);
+    expect(whole).toThrow(MemoryError);
+    expect(whole).toThrow(new RegExp(`^out of WebAssembly memory: ${fmtBytes(e.maxBytes * 2)} was asked for, and .+ of the engine's ${fmtBytes(e.maxBytes)} is free \\(.+ in live tensors\\)\\. No batch size makes one tensor this large fit`));
+    // Less than the memory, more than is left: smaller batches help.
+    let error: MemoryError | null = null;
+    try {
+      zeros([(e.maxBytes - 2 ** 20) / 4]);
+    } catch (caught) {
+      error = caught as MemoryError;
+    }
+    expect(error).toBeInstanceOf(MemoryError);
+    expect(error!.message).toMatch(/Use smaller batches \(batchSize\), or free tensors you no longer need/);
+    expect(error!.asked).toBe(e.maxBytes - 2 ** 20);
+    expect(error!.free).toBeLessThan(e.maxBytes);
+    expect(error!.message).toMatch(/was asked for \(a 4 GiB block\)|was asked for, and/);
+    // Nothing changed: the same live bytes, the tensor alive before intact, the next allocation works.
+    expect(e.stats().liveBytes).toBe(before.liveBytes);
+    expect(Array.from(kept.data())).toEqual([1, 2, 3, 4]);
+    const next = zeros([1000]);
+    expect(next.data().every((v) => v === 0)).toBe(true);
+    next.dispose();
+    kept.dispose();
+  });
+});
 
 describe('scopes', () => {
   it('free what they create, except what they return', () => {
