@@ -130,7 +130,7 @@ export class Engine {
 
   /** Threads that run the big kernels (1 when there is no pool). */
   get threads(): number {
-    return this.pool?.threads ?? 1;
+    return this.pool === null ? 1 : this.pool.threads - this.pool.lost;
   }
 
   /**

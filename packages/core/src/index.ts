@@ -1,6 +1,6 @@
 // @minibatch/core: tensors in WebAssembly memory, SIMD kernels, autograd and memory scopes.
 export { init, engine, createEngine, useEngine, simdSupported, Engine } from './engine.js';
-export { threadsSupported, hardwareThreads } from './pool.js';
+export { threadsSupported, hardwareThreads, PoolError } from './pool.js';
 export type { Build, InitOptions, MemoryStats } from './engine.js';
 export { Tensor, scope, keep, noGrad, isGradEnabled, record, empty, sizeOf } from './tensor.js';
 export type { BackwardFn, NestedArray } from './tensor.js';

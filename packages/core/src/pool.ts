@@ -9,14 +9,23 @@
 // the caller writes the kernel and its arguments, bumps `seq` and notifies; the worker runs
 // the call, stores `seq` into `done` and notifies. Both sides spin briefly before they
 // sleep, because a wake-up from Atomics.wait costs tens of microseconds, as long as a small
-// part's work. Workers are plain scripts (the function below, sent as source text), so the
+// part's work. A worker claims each part before it runs it (a compare-and-swap on `claim`);
+// a worker that does not claim its part within a second is taken for dead (terminated,
+// crashed): the caller claims the part and runs it itself, and gives that worker no more
+// work. Results stay exactly those of one thread. Workers are plain scripts (the function below, sent as source text), so the
 // pool needs no separate file that bundlers or test runners would have to find.
 import { KERNEL_NAMES, type Kernels } from './kernels.js';
 
 /** Int32 words per worker slot: 8 control words, then MAX_ARGS f64 arguments. */
 const SLOT_WORDS = 64;
 const MAX_ARGS = 24;
-const SEQ = 0, DONE = 1, READY = 2, KERNEL = 3, ARGC = 4, FAILED = 5;
+const SEQ = 0, DONE = 1, READY = 2, KERNEL = 3, ARGC = 4, FAILED = 5, CLAIM = 6;
+/** CLAIM values: the part waits, a worker runs it, the caller took it back. */
+const OPEN = 0, TAKEN = 1, RECLAIMED = 2;
+/** How long a live worker may take to pick up a part it was woken for, at most. */
+const PICKUP_MS = 1000;
+/** How long a part a worker started may run, at least (else 100× the caller's own part). */
+const PART_MS = 30_000;
 /** Busy-wait iterations before sleeping (about 20–50 µs). */
 const SPIN = 20000;
 /** Kernel index that tells a worker to exit. */
@@ -72,6 +81,11 @@ export function hardwareThreads(): number {
     ?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
   const n = os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
   return Math.max(1, Math.floor(n));
+}
+
+/** A worker thread that started a part and never finished it: that call's result is lost. */
+export class PoolError extends Error {
+  override readonly name = 'PoolError';
 }
 
 export class Pool {
@@ -146,6 +160,7 @@ export class Pool {
       if (part.length > MAX_ARGS) throw new RangeError(`pool: ${kernel} takes ${part.length} arguments, at most ${MAX_ARGS} fit a slot`);
       ctrl[slot + KERNEL] = id;
       ctrl[slot + ARGC] = part.length;
+      Atomics.store(ctrl, slot + CLAIM, OPEN);
       this.args.set(part, (slot + 8) >>> 1);
       const seq = (ctrl[slot + SEQ] + 1) | 0;
       seqs[w] = seq;
@@ -153,17 +168,32 @@ export class Pool {
       Atomics.notify(ctrl, slot + SEQ, 1);
       given++;
     }
+    const started = performance.now();
     fn(...parts[0]);
     for (let p = 1 + given; p < parts.length; p++) fn(...parts[p]);
+    const own = performance.now() - started;
     let failed = false;
+    let part = 1;
     for (let w = 0; w < seqs.length; w++) {
       const seq = seqs[w];
       if (seq === undefined) continue;
       const slot = this.base + w * SLOT_WORDS;
-      this.await(slot + DONE, seq);
-      if (ctrl[slot + FAILED] !== 0) failed = true;
+      const mine = parts[part++];
+      const outcome = this.await(slot, seq, started, own);
+      if (outcome === 'reclaimed') fn(...mine);
+      else if (outcome === 'stuck') {
+        throw new PoolError(`minibatch: worker thread ${w + 1} started part of kernel ${kernel} and did not finish it in ${Math.round((performance.now() - started) / 1000)} s; ` +
+          'it was taken for dead and gets no more work (the engine goes on with the threads it has left); this step\'s result is lost, run it again');
+      } else if (ctrl[slot + FAILED] !== 0) failed = true;
     }
     if (failed) throw new Error(`minibatch: kernel ${kernel} failed on a worker thread`);
+  }
+
+  /** Workers taken for dead (terminated or crashed): they get no more work. */
+  get lost(): number {
+    let n = 0;
+    for (let w = 0; w < this.threads - 1; w++) if (Atomics.load(this.ctrl, this.base + w * SLOT_WORDS + READY) === -1) n++;
+    return n;
   }
 
   /** Stops the workers (the engine then drops the pool and runs everything itself). */
@@ -177,11 +207,36 @@ export class Pool {
     for (const worker of this.workers) worker.terminate();
   }
 
-  private await(index: number, value: number): void {
+  /**
+   * Waits for the worker at `slot` to finish call `seq`. A worker that has not claimed its part
+   * within PICKUP_MS is taken for dead and its part reclaimed (the caller runs it); one that
+   * claimed it and runs far longer than the caller's own part is 'stuck'.
+   */
+  private await(slot: number, seq: number, started: number, own: number): 'done' | 'reclaimed' | 'stuck' {
     const ctrl = this.ctrl;
-    for (let i = 0; Atomics.load(ctrl, index) !== value; i++) {
-      if (i > SPIN && this.blocking) Atomics.wait(ctrl, index, Atomics.load(ctrl, index), 1);
+    for (let i = 0; Atomics.load(ctrl, slot + DONE) !== seq; i++) {
+      if (i <= SPIN) continue;
+      if (this.blocking) Atomics.wait(ctrl, slot + DONE, Atomics.load(ctrl, slot + DONE), 1);
+      if ((i & 63) !== 0) continue;
+      const waited = performance.now() - started;
+      if (waited > PICKUP_MS && Atomics.compareExchange(ctrl, slot + CLAIM, OPEN, RECLAIMED) === OPEN) {
+        this.markLost(slot);
+        return 'reclaimed';
+      }
+      if (waited > Math.max(PART_MS, 100 * own) && Atomics.load(ctrl, slot + CLAIM) === TAKEN) {
+        this.markLost(slot);
+        return 'stuck';
+      }
     }
+    return 'done';
+  }
+
+  private markLost(slot: number): void {
+    Atomics.store(this.ctrl, slot + READY, -1);
+    const warn = `minibatch: a worker thread stopped responding; it gets no more work (${this.threads - 1 - this.lost} of ${this.threads - 1} workers left)`;
+    const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
+    if (proc?.emitWarning !== undefined) proc.emitWarning(warn);
+    else console.warn(warn);
   }
 }
 
@@ -221,14 +276,17 @@ function workerMain(): void {
       seen = Atomics.load(ctrl, s);
       const kernel = ctrl[s + 3];
       if (kernel < 0) return;
-      const argc = ctrl[s + 4];
-      argv.length = argc;
-      for (let i = 0; i < argc; i++) argv[i] = args[((s + 8) >>> 1) + i];
-      try {
-        fns[kernel](...argv);
-        ctrl[s + 5] = 0;
-      } catch {
-        ctrl[s + 5] = 1;
+      // Claim the part (CLAIM 0 → 1); if the caller took it back meanwhile (2), skip it.
+      if (Atomics.compareExchange(ctrl, s + 6, 0, 1) === 0) {
+        const argc = ctrl[s + 4];
+        argv.length = argc;
+        for (let i = 0; i < argc; i++) argv[i] = args[((s + 8) >>> 1) + i];
+        try {
+          fns[kernel](...argv);
+          ctrl[s + 5] = 0;
+        } catch {
+          ctrl[s + 5] = 1;
+        }
       }
       Atomics.store(ctrl, s + 1, seen); // DONE
       Atomics.notify(ctrl, s + 1);

@@ -44,6 +44,32 @@ function expectIdentical(shapes: number[][], fn: (...xs: Tensor[]) => Tensor): v
   for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
 }
 
+/** Three SGD steps of an MLP on batch 128 in engine e: its weights. */
+function trainMlp(e: Engine): Float32Array {
+  const previous = useEngine(e);
+  try {
+    return mb.scope(() => {
+      const w1 = mb.keep(mb.tensor(normals(1, 784 * 256), [784, 256]).mul(0.05));
+      const w2 = mb.keep(mb.tensor(normals(2, 256 * 10), [256, 10]).mul(0.05));
+      const x = mb.tensor(normals(3, 128 * 784), [128, 784]);
+      const labels = Array.from({ length: 128 }, (_, i) => i % 10);
+      for (let step = 0; step < 3; step++) {
+        mb.scope(() => {
+          w1.setRequiresGrad();
+          w2.setRequiresGrad();
+          const loss = mb.softmaxCrossEntropy(mb.matmul(mb.relu(mb.matmul(x, w1)), w2), labels);
+          loss.backward();
+          w1.assign(mb.noGrad(() => w1.sub(w1.grad!.mul(0.1))));
+          w2.assign(mb.noGrad(() => w2.sub(w2.grad!.mul(0.1))));
+        });
+      }
+      return Float32Array.from([...w1.data(), ...w2.data()]);
+    });
+  } finally {
+    useEngine(previous);
+  }
+}
+
 describe('threads', () => {
   it('starts the pool: 2 threads where asked, 1 by request', () => {
     expect(two.threads).toBe(2);
@@ -82,31 +108,33 @@ describe('threads', () => {
   });
 
   it('a few training steps of an MLP end with identical weights', () => {
-    const train = (e: Engine): Float32Array => {
-      const previous = useEngine(e);
-      try {
-        return mb.scope(() => {
-          const w1 = mb.keep(mb.tensor(normals(1, 784 * 256), [784, 256]).mul(0.05));
-          const w2 = mb.keep(mb.tensor(normals(2, 256 * 10), [256, 10]).mul(0.05));
-          const x = mb.tensor(normals(3, 128 * 784), [128, 784]);
-          const labels = Array.from({ length: 128 }, (_, i) => i % 10);
-          for (let step = 0; step < 3; step++) {
-            mb.scope(() => {
-              w1.setRequiresGrad();
-              w2.setRequiresGrad();
-              const loss = mb.softmaxCrossEntropy(mb.matmul(mb.relu(mb.matmul(x, w1)), w2), labels);
-              loss.backward();
-              w1.assign(mb.noGrad(() => w1.sub(w1.grad!.mul(0.1))));
-              w2.assign(mb.noGrad(() => w2.sub(w2.grad!.mul(0.1))));
-            });
-          }
-          return Float32Array.from([...w1.data(), ...w2.data()]);
-        });
-      } finally {
-        useEngine(previous);
-      }
-    };
-    expect(Buffer.from(train(two).buffer).equals(Buffer.from(train(one).buffer))).toBe(true);
+    expect(Buffer.from(trainMlp(two).buffer).equals(Buffer.from(trainMlp(one).buffer))).toBe(true);
+  });
+
+  it('a worker terminated mid-run: its part is taken back within about a second, training goes on with the same results, no deadlock', async () => {
+    const e = await createEngine({ build: 'simd', threads: 2 });
+    await e.ready();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      expect(e.threads).toBe(2);
+      const before = run(e, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y)); // the pool at work
+      const worker = (e as unknown as { pool: { workers: { terminate(): Promise<number> }[] } }).pool.workers[0];
+      await worker.terminate();
+      const started = performance.now();
+      const after = run(e, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y));
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(Buffer.from(after[0].buffer).equals(Buffer.from(before[0].buffer))).toBe(true);
+      expect(e.threads).toBe(1);
+      // Training steps after the loss: exactly the one-thread weights.
+      expect(Buffer.from(trainMlp(e).buffer).equals(Buffer.from(trainMlp(one).buffer))).toBe(true);
+      await new Promise((r) => setTimeout(r, 0)); // warnings are emitted on the next tick
+      expect(warnings).toEqual([expect.stringMatching(/a worker thread stopped responding; it gets no more work \(0 of 1 workers left\)/)]);
+    } finally {
+      process.off('warning', onWarning);
+      e.close();
+    }
   });
 
   it('keeps working on one thread after close()', async () => {
