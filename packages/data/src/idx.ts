@@ -173,7 +173,17 @@ export function idxToDataset(images: IdxArray, labels: IdxArray, options: IdxDat
   const x = new Float32Array(images.data.length);
   const src = images.data;
   for (let i = 0; i < x.length; i++) x[i] = src[i] * scale;
+  // Checked here, at the boundary, so that training never meets them: float files may hold
+  // NaN or ±Infinity (or values beyond float32), signed label files negative labels.
+  const size = x.length / Math.max(1, n);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new DataError('bad-format', `${what}: sample ${Math.floor(i / size)} has ${x[i]} at feature ${i % size} (${images.type} images); the images must be finite numbers`);
+    }
+  }
   const y = Int32Array.from(labels.data as ArrayLike<number>);
+  const negative = y.findIndex((v) => v < 0);
+  if (negative >= 0) throw new DataError('bad-format', `${what}: sample ${negative} has the label ${y[negative]}; labels are class indices 0, 1, …`);
   return createDataset(x, y, shape, options);
 }
 

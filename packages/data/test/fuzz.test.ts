@@ -75,6 +75,20 @@ describe('IDX reader (fuzz)', () => {
     })), { seed: SEED, numRuns: RUNS });
   });
 
+  it('NaN, Infinity or a float beyond float32 in the images, a negative label: refused at the boundary, naming the sample', () => {
+    // Two 2-feature samples as big-endian float64.
+    const images64 = (values: number[]) => idx(0x0e, [2, 2], new Uint8Array(values.flatMap((v) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setFloat64(0, v);
+      return [...b];
+    })));
+    const two = idx(0x08, [2], Uint8Array.from([0, 1]));
+    for (const [bad, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [1e300, 'Infinity']] as const) {
+      expect(() => idxToDataset(readIdx(images64([0.5, 0.25, 1, bad])), readIdx(two), { name: 'f.idx' })).toThrow(new RegExp(`^f\\.idx: sample 1 has ${shown} at feature 1 \\(float64 images\\)`));
+    }
+    expect(() => idxToDataset(readIdx(images), readIdx(idx(0x09, [5], Uint8Array.from([0, 1, 2, 0xff, 3]))), { name: 'l.idx' })).toThrow(/^l\.idx: sample 3 has the label -1; labels are class indices/);
+  });
+
   it('regression: a header claiming 2^32 − 1 items per dimension is refused before any allocation', () => {
     const claim = idx(0x0d, [0xffffffff, 0xffffffff, 0xffffffff], new Uint8Array(8));
     expect(() => readIdx(claim, 'claim.idx')).toThrow(DataError);

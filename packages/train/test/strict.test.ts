@@ -1,6 +1,7 @@
 // Nothing silently accepted, nothing overwritten: strict model files, data checked before
 // training, sizes checked before work, atomic writes.
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -251,6 +252,35 @@ describe('files: atomic writes, outputs never over inputs', () => {
     await writeFileAtomic(path, 'next');
     expect(await readFile(path, 'utf8')).toBe('next');
     expect(await readdir(dir)).toEqual(['model.safetensors']);
+  });
+
+  it('a full disk while saving a model (a file-size limit: EFBIG): a clear error naming the file, the previous model intact, nothing left behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'minibatch-full-'));
+    const path = join(dir, 'model.safetensors');
+    await writeFile(path, 'previous model');
+    // A child process whose writes stop at 8 KiB (SIGXFSZ ignored, so a write fails with EFBIG
+    // as on a full disk), saving a 400 KB model over the previous one.
+    const script = `
+      import { createRegistry } from '@minibatch/registry';
+      import { layers, modelFromConfig } from '@minibatch/layers';
+      import { saveModel } from '@minibatch/train/node';
+      const m = modelFromConfig(createRegistry().use(layers), [{ name: 'dense', config: { units: 100 } }]);
+      m.build([1000]);
+      try { await saveModel(${JSON.stringify(path)}, m, [1000]); console.log('saved'); } catch (e) { console.log(e.message); process.exitCode = 3; }`;
+    const child = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 8; exec "${process.execPath}" --input-type=module -e "$0"`, script], {
+      cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8',
+    });
+    expect(child.status, child.stderr).toBe(3);
+    expect(child.stdout).toMatch(/^saveModel: could not write .*model\.safetensors: EFBIG: file too large/);
+    expect(await readFile(path, 'utf8')).toBe('previous model');
+    expect(await readdir(dir)).toEqual(['model.safetensors']);
+    // A folder that cannot be written (root writes anywhere, so only as another user).
+    if (process.getuid?.() !== 0) {
+      await chmod(dir, 0o500);
+      await expect(writeFileAtomic(path, 'next')).rejects.toThrow(/^could not write .*model\.safetensors: EACCES/);
+      await chmod(dir, 0o700);
+      expect(await readFile(path, 'utf8')).toBe('previous model');
+    }
   });
 
   it('refuses an output that is an input however it is spelled, or a folder', async () => {
