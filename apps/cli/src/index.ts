@@ -96,10 +96,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       },
     });
     const [command, target, ...extra] = positionals;
-    if (values.help || command === undefined) {
+    if (values.help) {
       io.out.write(`${USAGE}\n`);
-      return command === undefined && !values.help ? 2 : 0;
+      return 0;
     }
+    if (command === undefined) throw new ConfigError(`which command? (minibatch --help lists them)\n${USAGE}`);
     const allowed = COMMANDS[command];
     if (allowed === undefined) {
       const near = suggest(command, Object.keys(COMMANDS));

@@ -66,6 +66,7 @@ describe('one exit-code contract: 0 success, 2 usage/config/input, 1 failure whi
       [['summary', config, '--json'], /^minibatch: summary has no option --json/],
       [['train', config, 'extra.json'], /^minibatch: train takes one file, got also 'extra\.json'/],
       [['eval'], /eval: missing its file argument/],
+      [[], /^minibatch: which command\? \(minibatch --help lists them\)\nusage:/],
       [['lab'], /^minibatch: lab: which experiment\? name one \(.*\) or all/],
       [['train', config, '--epochs', '0'], /--epochs must be at least 1, got 0/],
       [['train', config, '--memory', 'lots'], /--memory: 'lots' is not a size/],

@@ -121,6 +121,8 @@ describe('bad files: a clear FormatError, nothing half-loaded', () => {
       [files(a, [{ paths: ['w.bin'], weights: a.weightSpecs.map((w, i) => (i === 1 ? { ...w, quantization: { dtype: 'int4', scale: 1, min: 0 } } : w)) }]), /quantization dtype "int4" is not supported \(uint8, uint16, float16\)/],
       [files({ ...a, modelTopology: lambda }), /^model\.json: layer 'flatten_\w+' \(Lambda\): layer class 'Lambda' is not supported; supported: InputLayer, Conv2D/],
       [files(a, [{ paths: ['w.bin', 'w2.bin'], weights: a.weightSpecs }]), /^model\.json refers to 'w2\.bin', which was not given/],
+      // Found by the fuzzer (it was a TypeError): a Sequential topology without its config.
+      [files({ ...a, modelTopology: { class_name: 'Sequential', onfig: {} } }), /^model\.json: the model config has no layers/],
     ];
     const before = engine().stats().liveBytes;
     for (const [f, message] of cases) {

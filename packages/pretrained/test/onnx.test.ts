@@ -124,6 +124,8 @@ describe('ONNX import: bad files get a FormatError naming the problem; nothing i
       [edit((m) => { m.graph!.initializer!.splice(0, 1); }), /^small\.onnx: the graph has 2 inputs \(input, weight\)|node '.*' \(Conv\): the kernel W \('weight'\) must be an initializer/],
       [edit((m) => { m.graph!.node![0].op_type = 'DeformConv'; }), /^small\.onnx: node '.*' \(DeformConv\): op 'DeformConv' is not supported; supported: Conv, BatchNormalization/],
       [new Uint8Array([1, 2, 3, 4, 5]), /^small\.onnx: not an ONNX model/],
+      // Found by the fuzzer (it was a RegistryError): attributes that make no layer.
+      [edit((m) => { m.graph!.node![0].attribute!.find((a) => a.name === 'dilations')!.ints = [1, 0]; }), /^small\.onnx: node '.*' cannot be built as \w+: /],
     ];
     for (const [bytes, message] of cases) {
       expect(() => importOnnx(bytes, pretrainedRegistry(), 'small.onnx')).toThrow(FormatError);

@@ -252,7 +252,15 @@ export function createRegistry(): Registry {
     create<T>(kind: Kind, name: string, config: unknown = {}): T {
       const entry = get(kind, name);
       const validated = parseConfig(kind, name, entry.schema, config);
-      const instance = entry.create(validated, registry);
+      let instance: unknown;
+      try {
+        instance = entry.create(validated, registry);
+      } catch (error) {
+        // Values valid one by one that the plugin refuses together (Nesterov with momentum 0)
+        // are a config error too, located like a schema error.
+        if (error instanceof RegistryError || !(error instanceof Error)) throw error;
+        throw new RegistryError('invalid-config', `invalid config for ${kind} '${name}': ${error.message}`, { cause: error });
+      }
       // The spec keeps the validated config (defaults filled in), so a saved run still means
       // the same thing after a default changes. A copy, so later mutation can't rewrite history.
       // A config holding functions can't be cloned (nor be JSON): such an instance is simply

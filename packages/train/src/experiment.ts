@@ -181,6 +181,10 @@ function checkMemory(config: RunConfig, model: Module, inputShape: number[], lim
   ];
   if (fixed * 2 > limit && est.largestParams !== null) {
     lines.push(`The weights alone are too large: ${configPath(est.largestParams.path)} ${est.largestParams.label.replace(/^\S+ /, '')} has ${est.largestParams.params.toLocaleString('en-US')} parameters; make it smaller.`);
+    // A layer's weights often grow from an earlier layer's huge output (filters: 10¹²): name it too.
+    if (est.activationBytes > limit && est.largestOutput !== null && est.largestOutput.path !== est.largestParams.path) {
+      lines.push(`The activations are too large as well: ${configPath(est.largestOutput.path)} ${est.largestOutput.label.replace(/^\S+ /, '')} outputs [${est.largestOutput.outputShape.join(', ')}] per sample.`);
+    }
   } else if (est.largestOutput !== null) {
     const fits = Math.floor((limit - fixed) / est.bytesPerSample);
     lines.push(`The largest activations come from ${configPath(est.largestOutput.path)} ${est.largestOutput.label.replace(/^\S+ /, '')}, output [${est.largestOutput.outputShape.join(', ')}] per sample; ` +

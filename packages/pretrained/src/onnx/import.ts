@@ -124,9 +124,17 @@ export function importOnnxGraph(bytes: Uint8Array, registry: Registry, source: s
   const inName = inNames[0];
 
   const add = (base: string, spec: { name: string; config?: Record<string, unknown> } | Module, from: string[], layout: Layout, params: Record<string, { shape: number[]; data: Float32Array }> = {}): string => {
-    const layer = spec instanceof Module ? spec : layerFromSpec(registry, spec);
+    let layer: Module;
+    let shape: number[];
+    try {
+      layer = spec instanceof Module ? spec : layerFromSpec(registry, spec);
+      shape = layer.outputShapeOf(from.map((f) => shapes.get(f)!));
+    } catch (error) {
+      // Attributes that make no layer (a group of 0, a kernel larger than its input): the file's fault.
+      if (error instanceof FormatError) throw error;
+      return fail(`node '${base}' cannot be built as ${spec instanceof Module ? spec.name : spec.name}: ${(error as Error).message}`);
+    }
     const name = unique(base);
-    const shape = layer.outputShapeOf(from.map((f) => shapes.get(f)!));
     nodes.push({ name, layer, inputs: from });
     shapes.set(name, shape);
     layouts.set(name, layout);

@@ -189,7 +189,7 @@ export function kerasGraph(modelConfig: { class_name: string; config: unknown },
   let inputShape: number[] | null = null;
   if (kind === 'Sequential') {
     const cfg = modelConfig.config as Json | unknown[];
-    layers = (Array.isArray(cfg) ? cfg : (cfg as Json).layers) as KerasLayer[];
+    layers = (Array.isArray(cfg) ? cfg : (cfg as Json | undefined)?.layers) as KerasLayer[];
   } else if (kind === 'Model' || kind === 'Functional') {
     layers = (modelConfig.config as Json)?.layers as KerasLayer[];
   } else {
