@@ -1,14 +1,15 @@
 // Search throughput: the same trials (the MNIST MLP, about 10 s each on one thread) run by 1
-// and by 2 local processes — trials per hour and the speed-up (target ≥ 1.8× at K = 2) — and
+// and by 2 local processes — trials per hour and the speed-up (target ≥ 1.8× at K = 2), beside
+// the machine's own ceiling (two plain training processes at once against one) — and
 // through the BullMQ queue with one `minibatch worker` against one local process: the queue's
 // overhead per trial (target ≤ 5% of a 10-second trial). The queue part needs redis-server
 // (Debian package); without it that part is left out, said so.
 //
-//   node search.mjs [--json] [--trials 4]
+//   node search.mjs [--json] [--trials 6]
 // (The queue's figure is the whole-search wall time against the mean of a local run before
 // and after it, per trial; noise of ±5% of a trial between runs is normal here.)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { LocalRunner, QueueRunner, parseSearchConfig, runSearch } from '@minibat
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const at = argv.indexOf('--trials');
-const TRIALS = at >= 0 ? Number(argv[at + 1]) : 4;
+const TRIALS = at >= 0 ? Number(argv[at + 1]) : 6;
 const CLI = new URL('../apps/cli/dist/main.js', import.meta.url).pathname;
 
 const base = {
@@ -47,6 +48,25 @@ async function timed(runner, seed) {
 
 const records = [];
 const record = (system, metric, value, extra = {}) => records.push({ bench: 'search', case: `mnist-mlp-${TRIALS}-trials`, system, metric, value: Number(value.toPrecision(4)), ...extra });
+
+/** Wall seconds of `count` plain `minibatch train` runs of the base config at once, one thread each: the machine's own ceiling. */
+async function plainRuns(count) {
+  const dir = mkdtempSync(join(tmpdir(), 'minibatch-bench-plain-'));
+  const file = join(dir, 'base.json');
+  writeFileSync(file, JSON.stringify({ ...base, data: { ...base.data, validation: 0.1 } }));
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: count }, () => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'train', file, '--threads', '1', '--json'], { stdio: 'ignore' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`train exited ${code}`))));
+  })));
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+const alone = await plainRuns(1);
+const pair = await plainRuns(2);
+record('plain-train-2-vs-1', 'speedup', (2 * alone) / pair);
 
 const one = await timed(new LocalRunner({ workers: 1 }), 11);
 const two = await timed(new LocalRunner({ workers: 2 }), 12);
@@ -92,6 +112,7 @@ else {
   console.log(`search — ${TRIALS} trials of the MNIST MLP (${base.epochs} epochs of 7,200 samples, 1 thread each), wall time of the whole search`);
   console.log(`  1 local process:   ${get('local-1-process').value} trials/hour (a trial: ${get('local-1-process').trial_s} s)`);
   console.log(`  2 local processes: ${get('local-2-processes').value} trials/hour — ${get('local-2-vs-1').value}× (target ≥ 1.8×)`);
+  console.log(`  this machine's own ceiling: two plain \`minibatch train\` runs at once do ${get('plain-train-2-vs-1').value}× the work of one`);
   if (queueNote !== '') console.log(`  ${queueNote}`);
   else {
     const o = get('queue-overhead');
