@@ -71,7 +71,8 @@ export async function searchCommand(args: SearchArgs, io: Io): Promise<number> {
   process.on('SIGTERM', onSignal);
   if (!args.json) {
     io.out.write(`searching ${Object.keys(search.space).join(', ')} (${search.strategy}, ${search.trials} trials${search.objective.folds ? `, ${search.objective.folds}-fold` : ''}) ` +
-      `${args.queue !== undefined ? `through ${args.queue}` : `on ${runner.slots} local process${runner.slots === 1 ? '' : 'es'}`}; trials in ${join(out, 'trials.jsonl')}\n`);
+      `${args.queue !== undefined ? `through ${args.queue}` : `on ${runner.slots} local process${runner.slots === 1 ? '' : 'es'}`}; trials in ${join(out, 'trials.jsonl')}\n` +
+      (args.queue !== undefined ? `the trials wait for workers: start them on any machine with  minibatch worker --queue ${args.queue}\n` : ''));
   }
   let outcome;
   try {
