@@ -12,8 +12,9 @@
 // part's work. A worker claims each part before it runs it (a compare-and-swap on `claim`);
 // a worker that does not claim its part within a second is taken for dead (terminated,
 // crashed): the caller claims the part and runs it itself, and gives that worker no more
-// work. Results stay exactly those of one thread. Workers are plain scripts (the function below, sent as source text), so the
-// pool needs no separate file that bundlers or test runners would have to find.
+// work, so results stay exactly those of one thread. Workers are plain scripts (the
+// function below, sent as source text), so the pool needs no separate file that bundlers or
+// test runners would have to find.
 import { KERNEL_NAMES, type Kernels } from './kernels.js';
 
 /** Int32 words per worker slot: 8 control words, then MAX_ARGS f64 arguments. */
@@ -173,7 +174,9 @@ export class Pool {
     for (let p = 1 + given; p < parts.length; p++) fn(...parts[p]);
     const own = performance.now() - started;
     let failed = false;
+    let stuck = -1;
     let part = 1;
+    // Every other worker is awaited even after a stuck one, so no part still writes once this returns.
     for (let w = 0; w < seqs.length; w++) {
       const seq = seqs[w];
       if (seq === undefined) continue;
@@ -181,10 +184,12 @@ export class Pool {
       const mine = parts[part++];
       const outcome = this.await(slot, seq, started, own);
       if (outcome === 'reclaimed') fn(...mine);
-      else if (outcome === 'stuck') {
-        throw new PoolError(`minibatch: worker thread ${w + 1} started part of kernel ${kernel} and did not finish it in ${Math.round((performance.now() - started) / 1000)} s; ` +
-          'it was taken for dead and gets no more work (the engine goes on with the threads it has left); this step\'s result is lost, run it again');
-      } else if (ctrl[slot + FAILED] !== 0) failed = true;
+      else if (outcome === 'stuck') stuck = w;
+      else if (ctrl[slot + FAILED] !== 0) failed = true;
+    }
+    if (stuck >= 0) {
+      throw new PoolError(`minibatch: worker thread ${stuck + 1} started part of kernel ${kernel} and did not finish it in ${Math.round((performance.now() - started) / 1000)} s; ` +
+        'it was taken for dead and gets no more work (the engine goes on with the threads it has left); this step\'s result is lost, run it again');
     }
     if (failed) throw new Error(`minibatch: kernel ${kernel} failed on a worker thread`);
   }
