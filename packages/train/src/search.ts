@@ -398,7 +398,9 @@ export function edgeWarnings(space: Record<string, Distribution>, best: TrialRes
     const log = d.kind === 'logUniform';
     const f = (x: number) => (log ? Math.log(x) : x);
     const t = (f(v) - f(d.low)) / (f(d.high) - f(d.low));
-    if (t <= 0.1 || t >= 0.9) {
+    // 0 and 1 bounding a uniform range are taken as natural bounds (a rate, a probability): nothing lies beyond them.
+    const natural = d.kind === 'uniform' && ((t <= 0.1 && d.low === 0) || (t >= 0.9 && d.high === 1));
+    if ((t <= 0.1 || t >= 0.9) && !natural) {
       warnings.push(`${path}: the best value ${Number(v.toPrecision(4))} lies at the ${t <= 0.1 ? 'low' : 'high'} edge of [${d.low}, ${d.high}]${log ? ' (log scale)' : ''}; the optimum may lie outside — widen the range and search again`);
     }
   }

@@ -119,5 +119,10 @@ describe('trials', () => {
     expect(edgeWarnings(space, best(0.09))[0]).toMatch(/high edge/);
     expect(edgeWarnings(space, best(3e-3))).toEqual([]);
     expect(edgeWarnings(space, best(3e-3, 128))).toEqual([expect.stringMatching(/b: the best value 128 is the largest choice/)]);
+    // A rate at 0 or 1 of a uniform [0, 1]-bounded range: nothing lies beyond, no warning; elsewhere the edge warns.
+    const rate = (v: number): TrialResult => ({ id: 't', stage: 1, values: { rate: v }, status: 'ok', objective: 1, seconds: 0 });
+    expect(edgeWarnings({ rate: { kind: 'uniform', low: 0, high: 0.7 } }, rate(0))).toEqual([]);
+    expect(edgeWarnings({ rate: { kind: 'uniform', low: 0.2, high: 1 } }, rate(0.99))).toEqual([]);
+    expect(edgeWarnings({ rate: { kind: 'uniform', low: 0, high: 0.7 } }, rate(0.69))[0]).toMatch(/rate: the best value 0\.69 lies at the high edge of \[0, 0\.7\]/);
   });
 });
