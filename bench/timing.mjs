@@ -48,3 +48,23 @@ export function listFlag(argv, bench, name, known) {
   }
   return wanted.length > 0 ? known.filter((k) => wanted.includes(k)) : known;
 }
+
+/**
+ * The thread counts of `--threads-list 1,2,4,8` (each from 1 to the machine's cores), or by
+ * default 1, 2, 4, … up to the cores, and the cores themselves.
+ */
+export function threadsFlag(argv, bench, cores) {
+  const at = argv.indexOf('--threads-list');
+  if (at < 0) {
+    const counts = [];
+    for (let n = 1; n < cores; n *= 2) counts.push(n);
+    return [...counts, cores];
+  }
+  const counts = (argv[at + 1] ?? '').split(',').filter(Boolean).map(Number);
+  const bad = counts.find((n) => !Number.isInteger(n) || n < 1 || n > cores);
+  if (counts.length === 0 || bad !== undefined) {
+    console.error(`${bench}: --threads-list takes thread counts from 1 to ${cores} (this machine's cores), like 1,2,4; got '${argv[at + 1] ?? ''}'`);
+    process.exit(2);
+  }
+  return [...new Set(counts)].sort((a, b) => a - b);
+}

@@ -37,7 +37,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listFlag } from './timing.mjs';
+import { listFlag, threadsFlag } from './timing.mjs';
 
 const CASES = {
   mlp: { title: 'MLP 784-256-128-10', epochs: 3 },
@@ -49,10 +49,11 @@ const PACE = { window: 25, warmupSteps: 5, warmupS: 10 }; // see "Runs" above
 const BUDGET_S = 120; // per cell: keeps the whole bench under 10 minutes on 2 noisy cores
 const QUICK_BUDGET_S = 15;
 
-const THREADS = [...new Set([1, availableParallelism()])];
-const SYSTEMS = [...THREADS.map((n) => `minibatch-${n}t`), 'tfjs-wasm', 'tfjs-cpu', ...THREADS.map((n) => `torch-${n}t`)];
-
 const argv = process.argv.slice(2);
+
+// Thread counts: 1 and all cores, or --threads-list 1,2,4 (bench/scaling.mjs passes it).
+const THREADS = argv.includes('--threads-list') ? threadsFlag(argv, 'train', availableParallelism()) : [...new Set([1, availableParallelism()])];
+const SYSTEMS = [...THREADS.map((n) => `minibatch-${n}t`), 'tfjs-wasm', 'tfjs-cpu', ...THREADS.map((n) => `torch-${n}t`)];
 
 // ------------------------------------------------------------------ the orchestrator
 
