@@ -111,7 +111,7 @@ function findTorchPython() {
 function runCell({ kase, system, dir, budgetS, python }) {
   const out = join(dir, `result-${kase}-${system}.json`);
   const threads = Number(/-(\d+)t$/.exec(system)?.[1] ?? 1);
-  const job = { case: kase, system, threads, dir, out, epochs: CASES[kase].epochs, batch: BATCH, lr: LR, budgetS, ...PACE };
+  const job = { case: kase, system, threads, dir, out, epochs: CASES[kase].epochs, batch: BATCH, lr: LR, budgetS, ...PACE, spawnedAt: Date.now() };
   let command, args;
   const env = { ...process.env };
   if (system.startsWith('torch')) {
@@ -155,7 +155,9 @@ function toRecords(kase, system, result, budgetS) {
     ? { ...base, metric: 'test_accuracy', value: Number(result.accuracy.toFixed(4)), runs: 1 }
     : { ...base, metric: 'test_accuracy', value: null,
         note: `not trained to the end: ${epochs} epochs would take ${duration((epochs * result.trainCount) / median)} at ${sig(median)} samples/s` };
-  return [speed, accuracy];
+  const startup = { ...base, metric: 'first_step_s', value: sig(result.firstStepS), runs: 1, note: 'from spawning the process to its first finished training step' };
+  const memory = { ...base, metric: 'peak_rss_bytes', value: result.rssPeak, runs: 1, ...(result.wasmBytes !== undefined ? { wasm_memory_bytes: result.wasmBytes } : {}) };
+  return [speed, accuracy, startup, memory];
 }
 
 function printCase(kase, records) {
@@ -178,6 +180,15 @@ function printCase(kase, records) {
   console.log(line(widths.map((w) => '─'.repeat(w))));
   for (const r of rows) console.log(line(r));
   for (const r of rows) if (r[4]) console.log(`  ${r[0]}: ${r[4]}`);
+  const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const lifes = systems.filter((system) => get(system, 'first_step_s'));
+  if (lifes.length > 0) {
+    console.log('\nstart-up (spawn → first finished step) and peak memory (process RSS, the whole run)');
+    for (const system of lifes) {
+      const m = get(system, 'peak_rss_bytes');
+      console.log(`  ${system.padEnd(14)} ${String(get(system, 'first_step_s').value).padStart(6)} s  ${mib(m.value).padStart(8)} RSS${m.wasm_memory_bytes !== undefined ? `  (WebAssembly memory ${mib(m.wasm_memory_bytes)})` : ''}`);
+    }
+  }
   // Ratios of our medians to each peer's, from the records.
   const ours = systems.filter((s) => s.startsWith('minibatch') && get(s, 'samples_per_s'));
   const peers = systems.filter((s) => !s.startsWith('minibatch') && get(s, 'samples_per_s'));
@@ -213,6 +224,7 @@ class Pacer {
     const job = this.job;
     const elapsed = (now - this.t0) / 1000;
     this.steps++;
+    if (this.steps === 1) this.firstStepS = (Date.now() - job.spawnedAt) / 1000; // start-up: from spawn to one finished step
     if (this.window === 0) {
       if (this.steps === 1) this.t1 = now;
       if (this.steps < job.warmupSteps && elapsed < job.warmupS) return true;
@@ -243,7 +255,9 @@ class Pacer {
   }
 
   result(extra) {
-    return { rates: this.rates, window: this.window, steps: this.steps, finished: this.steps === this.total, ...extra };
+    // Peak resident memory of the whole process (worker threads included), in bytes.
+    const rssPeak = process.resourceUsage().maxRSS * 1024;
+    return { rates: this.rates, window: this.window, steps: this.steps, finished: this.steps === this.total, firstStepS: this.firstStepS, rssPeak, ...extra };
   }
 }
 
@@ -300,7 +314,8 @@ async function trainMinibatch(job) {
   }
   const finished = pacer.steps === pacer.total;
   const note = `${engine.build} kernels, ${threads} thread${threads > 1 ? 's' : ''}${threads !== job.threads ? ` (asked for ${job.threads})` : ''}`;
-  return pacer.result({ trainCount: train.count, accuracy: finished ? evaluate(model, test).accuracy : null, note });
+  const accuracy = finished ? evaluate(model, test).accuracy : null;
+  return pacer.result({ trainCount: train.count, accuracy, note, wasmBytes: engine.stats().memoryBytes });
 }
 
 async function trainTfjs(job) {

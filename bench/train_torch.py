@@ -6,6 +6,7 @@
 # The Pacer follows train.mjs's rules (warm-up, 25-step windows, budget).
 import json
 import os
+import resource
 import sys
 import time
 
@@ -27,6 +28,8 @@ class Pacer:
         now, job = time.perf_counter(), self.job
         elapsed = now - self.t0
         self.steps += 1
+        if self.steps == 1:  # start-up: from spawn to one finished step
+            self.first_step_s = time.time() - job["spawnedAt"] / 1000
         if self.window == 0:
             if self.steps == 1:
                 self.t1 = now
@@ -121,7 +124,8 @@ def main(job):
     note = (f"PyTorch {torch.__version__} ({sys.executable}), {torch.get_num_threads()} thread(s), BLAS: {blas_in_use()}"
             f"; oneDNN (mkldnn) {'on' if torch.backends.mkldnn.is_available() else 'off'}")
     result = {"rates": pacer.rates, "window": pacer.window, "steps": pacer.steps, "finished": finished,
-              "trainCount": n, "accuracy": accuracy, "note": note}
+              "trainCount": n, "accuracy": accuracy, "note": note, "firstStepS": pacer.first_step_s,
+              "rssPeak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     with open(job["out"], "w") as f:
         json.dump(result, f)
 
