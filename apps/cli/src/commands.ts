@@ -292,11 +292,14 @@ export async function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   if (json) {
     io.out.write(`${JSON.stringify({
       final: true, test_loss: test.loss, test_accuracy: test.accuracy,
-      ...(snapshot !== null ? { snapshots: run.snapshots!.taken, last_test_loss: last.loss, last_test_accuracy: last.accuracy } : {}),
+      ...(snapshot !== null ? { snapshots: run.snapshots!.taken, snapshot_test_accuracies: snapshot.members, last_test_loss: last.loss, last_test_accuracy: last.accuracy } : {}),
       ...(averaged !== null ? { average_test_loss: averaged.loss, average_test_accuracy: averaged.accuracy } : {}),
     })}\n`);
   } else {
-    if (snapshot !== null) io.out.write(`last weights: test loss ${fmt(last.loss)}  test accuracy ${(last.accuracy * 100).toFixed(2)}%\nsnapshot ensemble of ${run.snapshots!.taken}: `);
+    if (snapshot !== null) {
+      io.out.write(`last weights: test loss ${fmt(last.loss)}  test accuracy ${(last.accuracy * 100).toFixed(2)}%\n` +
+        `each snapshot: ${snapshot.members.map((a) => `${(a * 100).toFixed(2)}%`).join(', ')}\nsnapshot ensemble of ${run.snapshots!.taken}: `);
+    }
     io.out.write(`test loss ${fmt(test.loss)}  test accuracy ${(test.accuracy * 100).toFixed(2)}% (${run.data.test.count} samples)\n`);
     if (averaged !== null) io.out.write(`averaged weights (${run.config.average!.kind}${run.config.average!.kind === 'ema' ? ` ${run.config.average!.decay}` : ''}): test loss ${fmt(averaged.loss)}  test accuracy ${(averaged.accuracy * 100).toFixed(2)}%\n`);
   }

@@ -174,6 +174,10 @@ describe('a config with "snapshots"', () => {
     expect(final.snapshots).toBe(3);
     expect(final.test_accuracy).toBeGreaterThan(0.7);
     expect(typeof final.last_test_accuracy).toBe('number');
+    // Each snapshot alone; the last snapshot is the last weights (the run ends at a cycle's end).
+    expect(final.snapshot_test_accuracies).toHaveLength(3);
+    for (const a of final.snapshot_test_accuracies) expect(a).toBeGreaterThan(0.5);
+    expect(final.snapshot_test_accuracies[2]).toBe(final.last_test_accuracy);
     const e = capture();
     expect(await run(['eval', out, '--json'], e.io)).toBe(0);
     expect(JSON.parse(e.out).test_accuracy).toBeCloseTo(final.test_accuracy, 10);

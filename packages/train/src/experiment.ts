@@ -238,8 +238,8 @@ export interface Experiment {
   test(): { loss: number; accuracy: number };
   /** The snapshot collector, when the config asks for a snapshot ensemble (`snapshots`). */
   readonly snapshots: Snapshots | null;
-  /** Loss and accuracy of the snapshot ensemble on the test split (null without `snapshots`). */
-  testSnapshots(): { loss: number; accuracy: number } | null;
+  /** Loss and accuracy of the snapshot ensemble on the test split, and each snapshot's accuracy (null without `snapshots`). */
+  testSnapshots(): { loss: number; accuracy: number; members: number[] } | null;
   /** The running weight average, when the config asks for one (`average`). */
   readonly average: WeightAverage | null;
   /** Loss and accuracy of the averaged weights on the test split (null without `average`). */
@@ -331,7 +331,9 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
       const ensemble = snapshots.ensemble(registry);
       try {
         const result = evaluate(ensemble, data.test, { loss, metrics: ['accuracy'] });
-        return { loss: result.loss, accuracy: result.accuracy };
+        // Each snapshot alone, to see whether the ensemble beats its best member.
+        const members = ensemble.members.map((m) => evaluate(m, data.test, { loss, metrics: ['accuracy'] }).accuracy);
+        return { loss: result.loss, accuracy: result.accuracy, members };
       } finally {
         ensemble.dispose();
       }
