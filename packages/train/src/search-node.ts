@@ -5,7 +5,7 @@
 // Every finished trial is a line of DIR/trials.jsonl at once, so a search stopped anywhere and
 // started again with the same command runs only what is missing.
 import { type ChildProcess, fork } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { kFold, subset } from '@minibatch/data';
