@@ -21,20 +21,23 @@ export interface Io {
   err: NodeJS.WritableStream;
 }
 
-/** Reads and validates a run config file; a file over the JSON size limit is refused unread. */
-export async function readConfig(path: string): Promise<RunConfig> {
-  let text: string;
+/** The text of a config file (run or search); a file over the JSON size limit is refused unread. */
+export async function readConfigText(path: string): Promise<string> {
   try {
     const { size } = await stat(path);
     if (size > JSON_LIMITS.maxBytes) {
       throw new ConfigError(`${path}: ${formatBytes(size)} is more than the ${formatBytes(JSON_LIMITS.maxBytes)} a config may have`);
     }
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new FileError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  return parseRunConfig(text, path);
+}
+
+/** Reads and validates a run config file. */
+export async function readConfig(path: string): Promise<RunConfig> {
+  return parseRunConfig(await readConfigText(path), path);
 }
 
 const fmt = (v: number | undefined, digits = 4): string => (v === undefined ? '-' : v.toFixed(digits));

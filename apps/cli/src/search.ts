@@ -1,34 +1,25 @@
 // `minibatch search CONFIG`: a hyper-parameter search on this machine's cores or, with
 // --queue, on every `minibatch worker` attached to a Redis; `minibatch worker --queue URL`: one
 // such worker. The search itself lives in @minibatch/train/search; this is its shell.
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseJson } from '@minibatch/registry';
 import { ConfigError } from '@minibatch/train';
-import { FileError, writeFileAtomic } from '@minibatch/train/node';
+import { writeFileAtomic } from '@minibatch/train/node';
 import { renderSearchReport, formatValue } from '@minibatch/train/report';
 import { LocalRunner, QueueRunner, parseSearchConfig, runSearch, runWorker, type JobRunner, type SearchConfig, type TrialResult } from '@minibatch/train/search';
-import type { Io } from './commands.js';
+import { readConfigText, type Io } from './commands.js';
 
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new FileError(`could not read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
-  return parseJson(text, { source: path });
-}
-
-/** Reads a search config file; a `base` that is a path is read relative to it. */
-export function readSearchConfig(path: string, trials?: number): SearchConfig {
-  const input = readJson(path) as Record<string, unknown>;
+/** Reads a search config file; a `base` that is a path is read relative to it (both through readConfigText). */
+export async function readSearchConfig(path: string, trials?: number): Promise<SearchConfig> {
+  const input = parseJson(await readConfigText(path), { source: path }) as Record<string, unknown>;
   if (trials !== undefined) {
     if (!(trials >= 1)) throw new ConfigError(`--trials must be at least 1, got ${trials}`);
     if (input !== null && typeof input === 'object') input.trials = trials;
   }
-  return parseSearchConfig(input, { source: path, loadBase: (base) => readJson(resolve(dirname(path), base)) });
+  const basePath = typeof input?.base === 'string' ? resolve(dirname(path), input.base) : null;
+  const base = basePath === null ? undefined : parseJson(await readConfigText(basePath), { source: basePath });
+  return parseSearchConfig(input, { source: path, loadBase: () => base });
 }
 
 function table(search: SearchConfig, results: readonly TrialResult[]): string {
@@ -54,7 +45,7 @@ export interface SearchArgs {
 }
 
 export async function searchCommand(args: SearchArgs, io: Io): Promise<number> {
-  const search = readSearchConfig(args.config, args.trials);
+  const search = await readSearchConfig(args.config, args.trials);
   const name = basename(args.config).replace(/\.json$/, '');
   const out = args.out ?? `${name}${name.endsWith('search') ? '-results' : '-search'}`;
   if (args.workers !== undefined && !(args.workers >= 1)) throw new ConfigError(`--workers must be at least 1, got ${args.workers}`);

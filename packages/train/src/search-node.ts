@@ -13,7 +13,7 @@ import { ConfigError, parseRunConfig } from './config.js';
 import { experiment, loadConfigData, type DataSource } from './experiment.js';
 import { writeFileAtomicSync } from './checkpoint-files.js';
 import {
-  edgeWarnings, firstTrials, medianCurve, parsePath, ranked, secondTrials, setPath, trialJobs, trialResult, better,
+  edgeWarnings, firstTrials, medianCurve, parsePath, ranked, searchKey, secondTrials, setPath, trialJobs, trialResult, unfinished, better,
   type Distribution, type Job, type JobResult, type SearchConfig, type Trial, type TrialResult,
 } from './search.js';
 
@@ -114,11 +114,8 @@ export class LocalRunner implements JobRunner {
       const onMessage = (result: JobResult) => finish(result, true);
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         const last = stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join(' | ');
-        finish({
-          id: job.id, trial: job.trial, ...(job.fold !== undefined ? { fold: job.fold } : {}), status: this.#closing ? 'cancelled' : 'failed', objective: null, curve: [],
-          seconds: (performance.now() - started) / 1000,
-          error: `the trial's process ended (${signal !== null ? `killed by ${signal}` : `exit code ${code}`})${last !== '' ? `: ${last}` : ''}`,
-        }, false);
+        const error = `the trial's process ended (${signal !== null ? `killed by ${signal}` : `exit code ${code}`})${last !== '' ? `: ${last}` : ''}`;
+        finish(unfinished(job, (performance.now() - started) / 1000, error, this.#closing ? 'cancelled' : 'failed'), false);
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
@@ -156,8 +153,6 @@ export interface SearchOptions {
   shouldStop?: () => boolean;
 }
 
-/** The search's own record in DIR, so that a restart continues the same search and not another. */
-const searchKey = (search: SearchConfig) => JSON.stringify({ ...search, trials: undefined });
 
 function readLines<T>(path: string): T[] {
   if (!existsSync(path)) return [];

@@ -10,7 +10,7 @@ import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConfigError } from './config.js';
 import { LocalRunner, type JobRunner } from './search-node.js';
-import type { Job, JobResult, SearchConfig } from './search.js';
+import { searchKey, unfinished, type Job, type JobResult, type SearchConfig } from './search.js';
 
 /** The minibatch that runs the trials: a worker of another version would run them differently. */
 export const SEARCH_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -32,7 +32,7 @@ interface Payload extends Omit<QueueMeta, 'search'> {
 
 /** A short id of a search (its config): the prefix of its jobs' ids on the queue. */
 export function searchId(search: SearchConfig): string {
-  return createHash('sha256').update(JSON.stringify({ ...search, trials: undefined })).digest('hex').slice(0, 12);
+  return createHash('sha256').update(searchKey(search)).digest('hex').slice(0, 12);
 }
 
 /** Host and port of a redis:// address. */
@@ -116,10 +116,7 @@ export class QueueRunner implements JobRunner {
       const value = (await added.waitUntilFinished(this.#events)) as JobResult | string;
       return typeof value === 'string' ? (JSON.parse(value) as JobResult) : value;
     } catch (error) {
-      return {
-        id: job.id, trial: job.trial, ...(job.fold !== undefined ? { fold: job.fold } : {}), status: this.#closing ? 'cancelled' : 'failed', objective: null, curve: [],
-        seconds: (performance.now() - started) / 1000, error: `the queue gave up on it: ${(error as Error).message}`,
-      };
+      return unfinished(job, (performance.now() - started) / 1000, `the queue gave up on it: ${(error as Error).message}`, this.#closing ? 'cancelled' : 'failed');
     }
   }
 

@@ -350,6 +350,14 @@ export function trialJobs(search: SearchConfig, trial: Trial): Job[] {
   return Array.from({ length: folds }, (_, fold) => ({ id: `${trial.id}-f${fold}`, trial: trial.id, fold, folds, config, metric }));
 }
 
+/** The result of a job that did not finish: failed, or 'cancelled' when the search stopped it. */
+export function unfinished(job: Job, seconds: number, error: string, status: 'failed' | 'cancelled' = 'failed'): JobResult {
+  return { id: job.id, trial: job.trial, ...(job.fold !== undefined ? { fold: job.fold } : {}), status, objective: null, curve: [], seconds, error };
+}
+
+/** What makes two searches the same search (their trial budget aside: raising it continues the search). */
+export const searchKey = (search: SearchConfig): string => JSON.stringify({ ...search, trials: undefined });
+
 /** A trial's record from its jobs' results: the mean objective over folds (and their std); failed if any fold failed. */
 export function trialResult(trial: Trial, jobs: readonly JobResult[]): TrialResult {
   const seconds = jobs.reduce((s, j) => s + j.seconds, 0);
