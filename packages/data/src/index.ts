@@ -33,4 +33,4 @@ export type { Eigen } from './linalg.js';
 export { splitIndices, splitIndices3, trainTestSplit, trainValTestSplit, kFold } from './split.js';
 export type { SplitOptions, SplitIndices, ThreeWaySplitOptions, KFoldOptions, Fold } from './split.js';
 export { DataLoader, Batch } from './loader.js';
-export type { DataLoaderOptions, BatchTransform, BatchContext } from './loader.js';
+export type { DataLoaderOptions, BatchTransform, BatchContext, ShuffleMode } from './loader.js';

@@ -1,5 +1,6 @@
-// Mini-batches over a Dataset, reshuffled every epoch (see: LeCun et al., "Efficient
-// BackProp" 1998, §4.1: shuffle so that successive examples rarely come from the same class).
+// Mini-batches over a Dataset: reshuffled every epoch (see: LeCun et al., "Efficient
+// BackProp" 1998, §4.1: shuffle so that successive examples rarely come from the same class),
+// shuffled once for the whole run, or in the data set's order.
 import { ArgumentError, Rng, Tensor, scope, tensor } from '@minibatch/core';
 import { sampleSize, type Dataset } from './dataset.js';
 
@@ -21,10 +22,20 @@ export interface BatchContext {
  */
 export type BatchTransform = (x: Tensor, context: BatchContext) => Tensor | { x: Tensor; targets?: Tensor };
 
+/**
+ * The order of the samples: 'epoch' draws a new permutation every epoch from (seed, epoch);
+ * 'once' draws one from the seed and keeps it every epoch (epoch 0's order); false keeps the
+ * data set's order (evaluation).
+ */
+export type ShuffleMode = 'epoch' | 'once' | false;
+
 export interface DataLoaderOptions {
   batchSize: number;
-  /** Reshuffle every epoch (default true). Evaluation loaders use false: the data set's order. */
-  shuffle?: boolean;
+  /**
+   * 'epoch' (default), 'once' or false: see ShuffleMode. `true` is accepted as 'epoch', the
+   * way loaders written when this option was a boolean pass it.
+   */
+  shuffle?: ShuffleMode | true;
   /** Seed of the shuffles (and of the transform's rng). Default 0. */
   seed?: number;
   /** Leave out the last batch of an epoch when it is smaller than batchSize. Default false. */
@@ -116,10 +127,19 @@ export class Batch {
   }
 }
 
+/** The shuffle option as a ShuffleMode (true is 'epoch'); anything else is refused, naming the value. */
+function shuffleMode(value: unknown): ShuffleMode {
+  if (value === true || value === 'epoch') return 'epoch';
+  if (value === 'once' || value === false) return value;
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new ArgumentError(`DataLoader: shuffle must be 'epoch', 'once' or false (true means 'epoch'), got ${shown}`);
+}
+
 /**
  * Mini-batches over a Dataset: every epoch visits each sample exactly once, in an order
  * shuffled by core's Rng from (seed, epoch) — the same seed gives the same orders, each
- * epoch a different one, and epoch e can be replayed on its own (resume).
+ * epoch a different one, and epoch e can be replayed on its own (resume). With shuffle
+ * 'once' every epoch has the same shuffled order; with false, the data set's.
  *
  * @example
  * const loader = new DataLoader(train, { batchSize: 64, seed: 1 });
@@ -135,7 +155,8 @@ export class Batch {
 export class DataLoader implements Iterable<Batch> {
   readonly dataset: Dataset;
   readonly batchSize: number;
-  readonly shuffle: boolean;
+  /** 'epoch', 'once' or false (a `true` given to the constructor reads 'epoch'). */
+  readonly shuffle: ShuffleMode;
   readonly seed: number;
   readonly dropLast: boolean;
   readonly transform: BatchTransform | undefined;
@@ -143,8 +164,9 @@ export class DataLoader implements Iterable<Batch> {
   epoch: number;
 
   constructor(dataset: Dataset, options: DataLoaderOptions) {
-    const { batchSize, shuffle = true, seed = 0, dropLast = false, transform, epoch = 0 } = options ?? ({} as DataLoaderOptions);
+    const { batchSize, shuffle = 'epoch', seed = 0, dropLast = false, transform, epoch = 0 } = options ?? ({} as DataLoaderOptions);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    const mode = shuffleMode(shuffle);
     if (!Number.isFinite(seed)) throw new ArgumentError(`DataLoader: seed must be a finite number, got ${seed}`);
     if (!Number.isInteger(epoch) || epoch < 0) throw new ArgumentError(`DataLoader: epoch must be an integer ≥ 0, got ${epoch}`);
     if (transform !== undefined && typeof transform !== 'function') throw new ArgumentError('DataLoader: transform must be a function (x, context) => x');
@@ -153,7 +175,7 @@ export class DataLoader implements Iterable<Batch> {
     }
     this.dataset = dataset;
     this.batchSize = batchSize;
-    this.shuffle = shuffle;
+    this.shuffle = mode;
     this.seed = seed;
     this.dropLast = dropLast;
     this.transform = transform;
@@ -166,11 +188,14 @@ export class DataLoader implements Iterable<Batch> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** The order in which epoch `epoch` visits the samples (a permutation of 0…count−1). */
+  /**
+   * The order in which epoch `epoch` visits the samples (a permutation of 0…count−1). With
+   * 'once' it does not depend on the epoch (it is epoch 0's), so a resumed run sees it too.
+   */
   order(epoch = this.epoch): Int32Array {
     const order = new Int32Array(this.dataset.count);
     for (let i = 0; i < order.length; i++) order[i] = i;
-    if (this.shuffle) new Rng(mixSeed(this.seed, epoch)).shuffle(order);
+    if (this.shuffle !== false) new Rng(mixSeed(this.seed, this.shuffle === 'once' ? 0 : epoch)).shuffle(order);
     return order;
   }
 

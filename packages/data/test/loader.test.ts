@@ -93,6 +93,42 @@ describe('DataLoader', () => {
     expect([...loader].map((b) => Array.from(b.indices))).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
   });
 
+  it("shuffle 'epoch' | 'once' | false: a new order per epoch, one order for every epoch, or the data set's", () => {
+    const ds = numbered(40);
+    const identity = Array.from({ length: 40 }, (_, i) => i);
+    const epochs = (shuffle: 'epoch' | 'once' | boolean, seed = 4): number[][] => {
+      const loader = new DataLoader(ds, { batchSize: 8, seed, shuffle });
+      return [0, 1, 2].map(() => epochIndices(loader));
+    };
+    const perEpoch = epochs('epoch');
+    expect(perEpoch[0]).not.toEqual(perEpoch[1]);
+    expect(perEpoch[1]).not.toEqual(perEpoch[2]);
+    expect(epochs('epoch')).toEqual(perEpoch);                 // reproducible from the seed
+    expect(epochs('epoch', 5)[0]).not.toEqual(perEpoch[0]);
+    expect(epochs(true)).toEqual(perEpoch);                    // true is 'epoch' (callers from when it was a boolean)
+    expect(new DataLoader(ds, { batchSize: 8, shuffle: true }).shuffle).toBe('epoch');
+    expect(new DataLoader(ds, { batchSize: 8 }).shuffle).toBe('epoch');
+    // 'once': epoch 0's permutation, every epoch, also when a resumed loader starts later.
+    const once = epochs('once');
+    expect(once[1]).toEqual(once[0]);
+    expect(once[2]).toEqual(once[0]);
+    expect(once[0]).toEqual(perEpoch[0]);
+    expect(once[0]).not.toEqual(identity);
+    expect([...once[0]].sort((p, q) => p - q)).toEqual(identity);
+    expect(epochIndices(new DataLoader(ds, { batchSize: 8, seed: 4, shuffle: 'once', epoch: 7 }))).toEqual(once[0]);
+    expect(epochs('once', 5)[0]).not.toEqual(once[0]);
+    for (const order of epochs(false)) expect(order).toEqual(identity);
+  });
+
+  it('refuses a shuffle that is not one of the modes, naming it and the allowed ones', () => {
+    const ds = numbered(4);
+    const bad = (shuffle: unknown) => () => new DataLoader(ds, { batchSize: 2, shuffle: shuffle as false });
+    expect(bad('twice')).toThrow(/DataLoader: shuffle must be 'epoch', 'once' or false \(true means 'epoch'\), got "twice"/);
+    expect(bad(1)).toThrow(/got 1$/);
+    expect(bad(null)).toThrow(/got null$/);
+    expect(bad('Epoch')).toThrow(/got "Epoch"/);
+  });
+
   it('dropLast leaves out the short last batch', () => {
     const ds = numbered(23);
     const sizes = (dropLast: boolean): number[] => [...new DataLoader(ds, { batchSize: 5, dropLast })].map((b) => b.size);

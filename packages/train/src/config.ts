@@ -50,6 +50,13 @@ export const runConfigSchema = z.strictObject({
   epochs: z.number().int().positive().default(10),
   batchSize: z.number().int().positive().default(64),
   seed: z.number().int().default(0),
+  /**
+   * The order of the training data: 'epoch' (when absent) reshuffles every epoch, 'once'
+   * shuffles once for the whole run, false keeps the data set's order (FitOptions.shuffle).
+   * No default value: an absent field stays absent, so the config of a checkpoint made before
+   * the field existed still matches (resume compares configs).
+   */
+  shuffle: z.literal(['epoch', 'once', false]).optional(),
   metrics: metricsSchema,
   /** Keep a running average of the weights, evaluated as a model of its own (WeightAverage). */
   average: z.strictObject({

@@ -307,6 +307,7 @@ export function experiment(input: RunConfig | unknown, options: ExperimentOption
     epochs: config.epochs,
     batchSize: config.batchSize,
     seed: config.seed,
+    shuffle: config.shuffle ?? 'epoch',
     loss,
     optimizer,
     metrics: config.metrics as MetricName[],

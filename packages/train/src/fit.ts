@@ -1,8 +1,8 @@
-// The training loop: mini-batch SGD with per-epoch reshuffling (the data loader), one memory
-// scope per step, metrics summed exactly over the epoch, validation after each epoch, and
-// callbacks. The optimizer is any @minibatch/optimizers Optimizer (or its registry spec).
+// The training loop: mini-batch SGD with per-epoch reshuffling by default (the data loader),
+// one memory scope per step, metrics summed exactly over the epoch, validation after each
+// epoch, and callbacks. The optimizer is any @minibatch/optimizers Optimizer (or its registry spec).
 import { ArgumentError, Tensor, add, noGrad, scope, softmax, tensor, Rng } from '@minibatch/core';
-import { DataLoader, type BatchTransform, type Dataset } from '@minibatch/data';
+import { DataLoader, type BatchTransform, type Dataset, type ShuffleMode } from '@minibatch/data';
 import { losses, type Loss, type Module, type Target } from '@minibatch/layers';
 import { Optimizer } from '@minibatch/optimizers';
 import type { Registry, Spec } from '@minibatch/registry';
@@ -84,6 +84,12 @@ export interface FitOptions {
   callbacks?: Callbacks | readonly Callbacks[];
   /** Seeds the data order and the batch transforms (and builds an unbuilt model). */
   seed?: number;
+  /**
+   * The data order: 'epoch' (default) reshuffles every epoch from (seed, epoch), 'once' keeps
+   * one permutation drawn from the seed for the whole run, false keeps the data set's order
+   * (LeCun et al., "Efficient BackProp" 1998, §4.2 compares them). Resuming replays the same order.
+   */
+  shuffle?: ShuffleMode;
   /** Augmentation applied to training batches only. */
   transform?: BatchTransform;
   dropLast?: boolean;
@@ -281,9 +287,12 @@ export async function fitAsync(model: Module, data: Dataset, options: FitOptions
 
 /** The training loop, one step per `next()`; fit and fitAsync drive it. */
 function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator<void, History> {
-  const { epochs, batchSize = 32, metrics = ['accuracy'], seed = 0, initialEpoch = 0, resume } = options;
+  const { epochs, batchSize = 32, metrics = ['accuracy'], seed = 0, shuffle = 'epoch', initialEpoch = 0, resume } = options;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`fit: epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`fit: batchSize must be a positive integer, got ${batchSize}`);
+  if (shuffle !== 'epoch' && shuffle !== 'once' && shuffle !== false) {
+    throw new ArgumentError(`fit: shuffle must be 'epoch', 'once' or false, got ${typeof shuffle === 'string' ? JSON.stringify(shuffle) : String(shuffle)}`);
+  }
   const ks = metrics.map(metricK);
   const loss = resolveLoss(options.loss, options.registry);
   model.build(data.shape, new Rng(seed)); // an unbuilt model gets its weights from the run's seed
@@ -292,7 +301,7 @@ function* fitSteps(model: Module, data: Dataset, options: FitOptions): Generator
   const optimizer = resolveOptimizer(model, options.optimizer, options.registry);
   const { penalties, constraints } = resolveRegularization(options.regularization, options.registry);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as Callbacks];
-  const loader = new DataLoader(data, { batchSize, seed, shuffle: true, dropLast: options.dropLast ?? false, transform: options.transform, epoch: initialEpoch });
+  const loader = new DataLoader(data, { batchSize, seed, shuffle, dropLast: options.dropLast ?? false, transform: options.transform, epoch: initialEpoch });
   const history: History = { epochs: [], stopped: false };
   const monitor = options.monitors === undefined ? null : new Monitor(options.monitors, data, options.validation);
   monitor?.check(model);

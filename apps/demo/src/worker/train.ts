@@ -133,9 +133,9 @@ export async function startTraining(config: Record<string, unknown>, post: Post)
   });
   const splits = raw as unknown as Splits;
   run.optimizer.addParamGroup(run.model.trainableParameters()); // fit() does this; stepping by hand, so do we
-  const { batchSize, seed } = run.config;
+  const { batchSize, seed, shuffle = 'epoch' } = run.config;
   const transform = run.augmentation === null ? undefined : toBatchTransform(run.augmentation, { classes: run.data.train.classes });
-  const loader = new DataLoader(run.data.train, { batchSize, seed, shuffle: true, transform });
+  const loader = new DataLoader(run.data.train, { batchSize, seed, shuffle, transform });
   const s: Session = {
     run, raw: splits, batches: loader.stream(),
     penalties: run.regularization.filter((r): r is PenaltyTerm => 'penalty' in r),
