@@ -30,4 +30,5 @@ export {
   type CommonOptions, type SGDOptions, type AdamOptions, type AdamWOptions, type RMSpropOptions, type AdagradOptions,
 } from './optimizers.js';
 export { LBFGS, LBFGS_DEFAULTS, type LBFGSOptions, type LBFGSState, type Closure } from './lbfgs.js';
+export { Newton, NEWTON_DEFAULTS, HESSIAN_STEP, hessian, type NewtonOptions, type NewtonState, type HessianEstimate } from './newton.js';
 export { optimizers } from './plugin.js';

@@ -22,7 +22,13 @@ export interface CommonOptions {
 
 /** `momentum` (and Adam's `beta1`) may follow a schedule of the step, e.g. oneCycleMomentum. */
 export interface SGDOptions extends CommonOptions { momentum: ScheduleLike; dampening: number; nesterov: boolean }
-export interface AdamOptions extends CommonOptions { beta1: ScheduleLike; beta2: number; eps: number }
+export interface AdamOptions extends CommonOptions {
+  beta1: ScheduleLike;
+  beta2: number;
+  eps: number;
+  /** Bias-correct the moments (default true, Kingma & Ba 2015 §3); false steps with the raw m / (√v + eps). */
+  biasCorrection: boolean;
+}
 export type AdamWOptions = AdamOptions;
 export interface RMSpropOptions extends CommonOptions { decay: number; eps: number; momentum: number; centered: boolean }
 export interface AdagradOptions extends CommonOptions { eps: number; initialAccumulatorValue: number }
@@ -100,18 +106,19 @@ const adamChecks: Checks<AdamOptions> = {
   beta1: unitOrSchedule('beta1'),
   beta2: (owner, x) => v.unitInterval(owner, 'beta2', x),
   eps: (owner, x) => v.nonNegative(owner, 'eps', x),
+  biasCorrection: (owner, x) => v.boolean(owner, 'biasCorrection', x),
 };
 
 export const adamRecipe = recipe<AdamOptions>(
   'adam',
-  { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+  { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, biasCorrection: true, weightDecay: 0 },
   adamChecks,
   (o) => [...clips(o), addDecayedWeights(o.weightDecay), scaleByAdam(o), scaleByLearningRate(o.lr)],
 );
 
 export const adamwRecipe = recipe<AdamWOptions>(
   'adamw',
-  { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+  { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, biasCorrection: true, weightDecay: 0.01 },
   adamChecks,
   // Decoupled: the decay joins after Adam's scaling (Loshchilov & Hutter 2019, alg. 2).
   (o) => [...clips(o), scaleByAdam(o), addDecayedWeights(o.weightDecay), scaleByLearningRate(o.lr)],

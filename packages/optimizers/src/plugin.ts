@@ -2,6 +2,7 @@
 // zod schema for its config. Nothing is registered on import: `createRegistry().use(optimizers)`.
 import { type PluginEntry, type Registry, RegistryError, createAt, define, definePlugin, specSchema, z } from '@minibatch/registry';
 import { LBFGS, LBFGS_DEFAULTS } from './lbfgs.js';
+import { NEWTON_DEFAULTS, Newton } from './newton.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD, adagradRecipe, adamRecipe, adamwRecipe, rmspropRecipe, sgdRecipe } from './optimizers.js';
 import * as s from './schedules.js';
 
@@ -42,12 +43,14 @@ const sgd = define(
   'stochastic gradient descent, with optional momentum / Nesterov momentum and L2 weight decay',
 );
 
-const adamShape = (wd: number, lr: number) => ({ ...common(lr, wd), beta1: unitOrSchedule(0.9), beta2: unit(0.999), eps: nonNeg(1e-8) });
+const adamShape = (wd: number, lr: number) => ({
+  ...common(lr, wd), beta1: unitOrSchedule(0.9), beta2: unit(0.999), eps: nonNeg(1e-8), biasCorrection: z.boolean().default(true),
+});
 
 const adam = define(
   'optimizer', 'adam', z.strictObject(adamShape(0, adamRecipe.defaults.lr as number)),
   (c, r) => new Adam(undefined, { ...c, lr: resolve(c.lr, r, "optimizer 'adam'"), beta1: resolve(c.beta1, r, "optimizer 'adam' beta1") }),
-  'Adam (Kingma & Ba 2015), bias-corrected; weightDecay is L2 in the gradient',
+  'Adam (Kingma & Ba 2015), bias-corrected unless biasCorrection is false; weightDecay is L2 in the gradient',
 );
 
 const adamw = define(
@@ -83,6 +86,17 @@ const lbfgs = define(
   }),
   (c) => new LBFGS(undefined, c),
   'L-BFGS for full-batch problems: history size m, strong-Wolfe or backtracking line search; step(closure)',
+);
+
+const newton = define(
+  'optimizer', 'newton',
+  z.strictObject({
+    damping: nonNeg(NEWTON_DEFAULTS.damping),
+    maxParams: z.number().int().positive().default(NEWTON_DEFAULTS.maxParams),
+    lr: z.number().positive().default(NEWTON_DEFAULTS.lr),
+  }),
+  (c) => new Newton(undefined, c),
+  "Newton's method with Levenberg–Marquardt damping for small models (finite-difference Hessian, at most maxParams parameters); step(closure)",
 );
 
 // ---------------------------------------------------------------- schedules
@@ -149,4 +163,4 @@ const schedules: PluginEntry[] = [
  * const opt = registry.create<Adam>('optimizer', 'adam', { lr: { kind: 'schedule', name: 'cosine', config: { initial: 1e-3, steps: 1000 } } });
  * opt.addParamGroup(params);
  */
-export const optimizers = definePlugin('@minibatch/optimizers', [sgd, adam, adamw, rmsprop, adagrad, lbfgs, ...schedules]);
+export const optimizers = definePlugin('@minibatch/optimizers', [sgd, adam, adamw, rmsprop, adagrad, lbfgs, newton, ...schedules]);

@@ -19,17 +19,26 @@ function nextCount(owner: string, count: unknown): number {
 
 // ---------------------------------------------------------------- Adam
 
-export interface ScaleByAdamOptions { beta1?: number | Schedule; beta2?: number; eps?: number }
+export interface ScaleByAdamOptions {
+  beta1?: number | Schedule;
+  beta2?: number;
+  eps?: number;
+  /** Divide the moments by 1 − β^t (default true); false uses the raw moments m / (√v + eps). */
+  biasCorrection?: boolean;
+}
 export type AdamState = { count: number; mu: Tensor[]; nu: Tensor[] };
 
 /**
  * Adam's direction m̂ / (√v̂ + eps) with bias-corrected moments (Kingma & Ba 2015, alg. 1).
- * Follow it with scaleByLearningRate(lr).
+ * Follow it with scaleByLearningRate(lr). With biasCorrection false it is m / (√v + eps): the
+ * moments start at zero, so step t is scaled by (1 − β1^t) / √(1 − β2^t) (§3), ≈ 3.16 at the
+ * first step with the default betas, → 1 as t grows.
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<AdamState> {
   const beta1At = unitSchedule('scaleByAdam', 'beta1', options.beta1 ?? 0.9);
   const beta2 = v.unitInterval('scaleByAdam', 'beta2', options.beta2 ?? 0.999);
   const eps = v.nonNegative('scaleByAdam', 'eps', options.eps ?? 1e-8);
+  const biasCorrection = v.boolean('scaleByAdam', 'biasCorrection', options.biasCorrection ?? true);
   return {
     name: 'scaleByAdam',
     init: (params) => ({ count: 0, mu: zerosLike(params), nu: zerosLike(params) }),
@@ -38,8 +47,8 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
       const t = nextCount('scaleByAdam', state.count);
       // With a scheduled β1 the bias correction uses the current β1, as torch's Adam does under OneCycleLR.
       const beta1 = beta1At(state.count);
-      const c1 = 1 / (1 - beta1 ** t);
-      const c2 = 1 / Math.sqrt(1 - beta2 ** t);
+      const c1 = biasCorrection ? 1 / (1 - beta1 ** t) : 1;
+      const c2 = biasCorrection ? 1 / Math.sqrt(1 - beta2 ** t) : 1;
       const out = updates.map((g, i) => {
         const o = empty(g.shape);
         g.engine.kernels.adamUpdate(g.size, g.ptr, state.mu[i].ptr, state.nu[i].ptr, o.ptr, beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, eps);

@@ -14,7 +14,7 @@ const roundTrip = <T>(instance: unknown): [T, unknown] => {
 
 describe('the optimizers plugin', () => {
   it('registers every optimizer and schedule', () => {
-    expect(registry.list('optimizer')).toEqual(['adagrad', 'adam', 'adamw', 'lbfgs', 'rmsprop', 'sgd']);
+    expect(registry.list('optimizer')).toEqual(['adagrad', 'adam', 'adamw', 'lbfgs', 'newton', 'rmsprop', 'sgd']);
     expect(registry.list('schedule')).toEqual([
       'constant', 'cosine', 'cosineWarmRestarts', 'cyclic', 'exponential', 'inverseTime', 'linearWarmup', 'multiStep',
       'oneCycle', 'oneCycleMomentum', 'polynomial', 'reduceOnPlateau', 'stepDecay',
@@ -65,7 +65,7 @@ describe('optimizer configs round-trip through JSON', () => {
     const opt = new AdamW([x], { lr: cosine({ initial: 1e-3, steps: 500 }), weightDecay: 0.02 });
     expect(registry.serialize(opt)).toEqual({
       kind: 'optimizer', name: 'adamw',
-      config: { lr: { kind: 'schedule', name: 'cosine', config: { initial: 1e-3, steps: 500, final: 0 } }, weightDecay: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+      config: { lr: { kind: 'schedule', name: 'cosine', config: { initial: 1e-3, steps: 500, final: 0 } }, weightDecay: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8, biasCorrection: true },
     });
     opt.dispose();
   });

@@ -19,8 +19,12 @@ const F32 = 4;
  */
 const ACTIVATION_COPIES = 6;
 
-/** Optimizer state per parameter, in floats (besides the gradient), by optimizer name. */
-const STATE_SLOTS: Record<string, number> = { sgd: 1, adam: 2, adamw: 2, rmsprop: 3, adagrad: 1, lbfgs: 24 };
+/**
+ * Optimizer state per parameter, in floats (besides the gradient), by optimizer name. Newton
+ * keeps only λ and counters; its n×n Hessian is a JS Float64Array outside the engine, and
+ * its maxParams (5000 by default) caps it.
+ */
+const STATE_SLOTS: Record<string, number> = { sgd: 1, adam: 2, adamw: 2, rmsprop: 3, adagrad: 1, lbfgs: 24, newton: 0 };
 
 export interface MemoryEstimate {
   parameters: number;
