@@ -1,16 +1,14 @@
 // Babysitting from the command line: `check` (the sanity checks), `lr-find` (the LR range test
 // and LeCun's 1/λmax) and `report` (a JSONL log → one HTML page, and PNG figures).
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { suggest } from '@minibatch/registry';
+import { readFile } from 'node:fs/promises';
 import { tensor } from '@minibatch/core';
 import { subset } from '@minibatch/data';
 import {
   ConfigError, experiment, inFile, largestEigenvalue, logLine, lrFind, readLog, sanityChecks, type LogRecord,
 } from '@minibatch/train';
-import { FileError, checkOutputs, writeFileAtomic } from '@minibatch/train/node';
+import { FileError, checkOutputs } from '@minibatch/train/node';
 import { readConfig, type Io } from './commands.js';
-import { pngOf, writeReport } from './report.js';
+import { writeReport } from './report.js';
 
 /** `minibatch report <run.jsonl> [--out report.html] [--png DIR]` */
 export async function reportCommand(args: { log: string; out?: string; png?: string }, io: Io): Promise<number> {
@@ -100,44 +98,4 @@ export async function lrFindCommand(args: { config: string; steps?: number; star
   } finally {
     run.dispose();
   }
-}
-
-/** `minibatch lab --list` and `minibatch lab <name|all> [--out DIR] [--quick] [--json]` */
-export async function labCommand(args: { name?: string; list?: boolean; out?: string; quick?: boolean; json?: boolean }, io: Io): Promise<number> {
-  const { LAB, labPage } = await import('./lab.js');
-  if (args.list !== true && args.name === undefined) {
-    throw new ConfigError(`lab: which experiment? name one (${LAB.map((e) => e.name).join(', ')}) or all; minibatch lab --list says what each shows`);
-  }
-  if (args.list === true || args.name === undefined) {
-    for (const e of LAB) io.out.write(`${e.name.padEnd(16)} ${e.title}\n${' '.repeat(17)}${e.claim}\n`);
-    return 0;
-  }
-  const chosen = args.name === 'all' ? LAB : LAB.filter((e) => e.name === args.name);
-  if (chosen.length === 0) {
-    const near = suggest(args.name, LAB.map((e) => e.name));
-    throw new ConfigError(`lab: no experiment '${args.name}'${near ? ` — did you mean '${near}'?` : ''}; minibatch lab --list names them (${LAB.map((e) => e.name).join(', ')}, or all)`);
-  }
-  const out = args.out ?? 'lab';
-  for (const experiment of chosen) {
-    const dir = chosen.length > 1 || args.out === undefined ? join(out, experiment.name) : out;
-    await mkdir(dir, { recursive: true });
-    await checkOutputs({ '--out': join(dir, 'index.html') }, []);
-    const started = performance.now();
-    const result = experiment.run({ quick: args.quick === true, progress: (line) => !args.json && io.err.write(`  ${experiment.name}: ${line}\n`) });
-    const seconds = (performance.now() - started) / 1000;
-    const page = await labPage(experiment, result, seconds);
-    await writeFileAtomic(join(dir, 'index.html'), page.html);
-    for (const f of page.figures) await writeFileAtomic(join(dir, `${f.name}.png`), pngOf(f.svg));
-    await writeFileAtomic(join(dir, 'result.json'), `${JSON.stringify({ name: experiment.name, title: experiment.title, claim: experiment.claim, finding: result.finding, table: result.table, seconds }, null, 2)}\n`);
-    if (args.json) {
-      io.out.write(`${JSON.stringify({ kind: 'lab', name: experiment.name, finding: result.finding, table: result.table, seconds, out: dir })}\n`);
-    } else {
-      io.out.write(`\n${experiment.title} (${experiment.name}, ${seconds.toFixed(0)} s)\n`);
-      const widths = result.table.columns.map((c, i) => Math.max(c.length, ...result.table.rows.map((r) => String(r[i]).length)));
-      const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();
-      io.out.write(`${line(result.table.columns)}\n${result.table.rows.map(line).join('\n')}\n`);
-      io.out.write(`found: ${result.finding}\nwrote ${join(dir, 'index.html')} and ${page.figures.length} figure(s)\n`);
-    }
-  }
-  return 0;
 }

@@ -14,7 +14,8 @@ import { RegistryError } from '@minibatch/registry';
 import { ConfigError, FormatError } from '@minibatch/train';
 import { FileError } from '@minibatch/train/node';
 import { augmentPreviewCommand } from './augment.js';
-import { checkCommand, labCommand, lrFindCommand, reportCommand } from './babysit.js';
+import { checkCommand, lrFindCommand, reportCommand } from './babysit.js';
+import { labCommand } from './lab/command.js';
 import { finetuneCommand, inspectCommand } from './pretrained.js';
 import { evalCommand, summaryCommand, trainCommand, type Io } from './commands.js';
 import { searchCommand, workerCommand } from './search.js';
@@ -30,7 +31,7 @@ const USAGE = `usage:
   minibatch report <run.jsonl> [--out report.html] [--png DIR]
   minibatch search <search.json> [--trials N] [--workers K] [--out DIR] [--queue redis://HOST:PORT] [--threads N] [--json]
   minibatch worker --queue redis://HOST:PORT [--threads N] [--lock-seconds S]
-  minibatch lab --list | minibatch lab <name|all> [--out DIR] [--quick] [--json]
+  minibatch lab --list [--json] | minibatch lab <name|all> [--quick] [--out DIR] [--png DIR] [--json]
   minibatch eval <model.safetensors> [--data mnist|fashion-mnist] [--threads N] [--json]
   minibatch summary <config.json>
   minibatch augment-preview <config.json> --out grid.png [--count N] [--variants N] [--scale N] [--seed S]
@@ -53,7 +54,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   check: ['threads', 'json'],
   'lr-find': ['steps', 'start', 'end', 'report', 'threads', 'json'],
   report: ['out', 'png'],
-  lab: ['list', 'out', 'quick', 'json'],
+  lab: ['list', 'out', 'quick', 'png', 'json'],
   search: ['trials', 'workers', 'out', 'queue', 'threads', 'json'],
   worker: ['queue', 'threads', 'lock-seconds'],
   eval: ['data', 'threads', 'json'],
@@ -137,7 +138,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       case 'report':
         return await reportCommand({ log: target, out: values.out, png: values.png }, io);
       case 'lab':
-        return await labCommand({ name: target, list: values.list, out: values.out, quick: values.quick, json: values.json }, io);
+        return await labCommand({ name: target, list: values.list, out: values.out, quick: values.quick, png: values.png, json: values.json }, io);
       case 'search':
         return await searchCommand({
           config: target, trials: int('trials', values.trials), workers: int('workers', values.workers), out: values.out, queue: values.queue, threads, json: values.json,

@@ -109,28 +109,3 @@ describe('train --log / --report and minibatch report', () => {
     expect(missing.err).toMatch(/no log at .*nothing\.jsonl/);
   });
 });
-
-describe('minibatch lab', () => {
-  it('--list names every experiment with its claim; an unknown one gets a did-you-mean (exit 2)', async () => {
-    const t = capture();
-    expect(await run(['lab', '--list'], t.io)).toBe(0);
-    for (const name of ['init', 'batchnorm', 'learning-rate', 'regularization', 'optimizers', 'inputs']) expect(t.out).toMatch(new RegExp(`^${name} `, 'm'));
-    const u = capture();
-    expect(await run(['lab', 'batchnrom'], u.io)).toBe(2);
-    expect(u.err).toMatch(/lab: no experiment 'batchnrom' — did you mean 'batchnorm'\?/);
-  });
-
-  it('runs an experiment (quick) and writes its page, figures and results', async () => {
-    const dir = dirname(await configFile({}));
-    const out = join(dir, 'init');
-    const t = capture();
-    expect(await run(['lab', 'init', '--quick', '--out', out], t.io)).toBe(0);
-    expect(t.out).toMatch(/Weight initialization in a deep network \(init, \d+ s\)\nactivation +init +std layer 1/);
-    expect(t.out).toMatch(/found: tanh at layer 10: std \d\.\de-\d+ with Gaussian 0\.01 \(collapsed\)/);
-    const files = await readdir(out);
-    expect(files.sort()).toEqual(['index.html', 'init-std.png', 'init-tanh-histograms.png', 'result.json']);
-    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
-    expect(result.table.rows).toHaveLength(8);
-    expect(await readFile(join(out, 'index.html'), 'utf8')).toMatch(/<strong>Claim\.<\/strong> In a 10-layer network/);
-  });
-});
