@@ -7,7 +7,7 @@ import { Adagrad, Adam, LBFGS, RMSprop, SGD, type Optimizer } from '@minibatch/o
 import { augmentationFromConfig, toBatchTransform } from '@minibatch/augment';
 import { defaultRegistry, evaluate, layerActivity, lrFind, smoothed, type EpochLogs } from '@minibatch/train';
 import {
-  type Figures, type LabExperiment, SCHEMA, centered, chart, first, lines, meanStd, mlp, mnist, model, pct, pm, record, train, verdictOf,
+  type Figures, type LabExperiment, NOISE_RULE, SCHEMA, clearlyBelow, centered, chart, first, lines, meanStd, mlp, mnist, model, pct, pm, record, train, verdictOf,
 } from './kit.js';
 
 const GAUSS = (std: number) => ({ name: 'gaussian', config: { std } });
@@ -94,12 +94,12 @@ export const batchnorm: LabExperiment = {
   claim: 'Batch normalization lets a network train at higher learning rates, makes it robust to bad initialization, acts as a regularizer (a smaller gap between training and validation accuracy), and keeps ReLUs from dying.',
   source: 'Ioffe & Szegedy 2015; CS231n, lecture 6',
   measures: 'Test accuracy of an MLP with and without BatchNorm over learning rates and from bad inits (std 0.01 and N(0, 1), 5 hidden layers); the train–validation gap on 500 samples for none / BN / dropout / both; the share of dead ReLU channels in a CNN after training at a high rate — each over 3 seeds.',
-  rule: 'Four parts: BN reaches ≥ 90% at more learning rates than no BN; BN is ≥ 10 points better at each bad init; BN\'s train–validation gap is smaller than no regularization\'s; conv→BN→ReLU has fewer dead channels than conv→ReLU. Supported if all hold, not supported if none, mixed otherwise.',
+  rule: 'Four parts: BN reaches ≥ 90% at more learning rates than no BN; BN is ≥ 10 points better at each bad init; BN\'s train–validation gap is smaller than no regularization\'s; conv→BN→ReLU has fewer dead channels than conv→ReLU. Supported if all hold, not supported if none, mixed otherwise.' + NOISE_RULE,
   judge: (f) => verdictOf([
     f.good_lrs_bn > f.good_lrs_plain,
     f.acc_bn_g001 >= f.acc_plain_g001 + 0.1 && f.acc_bn_g1 >= f.acc_plain_g1 + 0.1,
-    f.gap_bn < f.gap_none,
-    f.dead_bn < f.dead_plain,
+    clearlyBelow(f, 'gap_bn', 'gap_none'),
+    clearlyBelow(f, 'dead_bn', 'dead_plain'),
   ]),
   async run(ctx) {
     const data = centered(ctx);
@@ -200,8 +200,8 @@ export const learningRate: LabExperiment = {
   claim: 'Too low a learning rate makes the loss fall slowly; too high makes it stall at a worse value or explode; a good one lies in between, and an LR range test finds it from one short sweep.',
   source: 'CS231n, lecture 6; Smith 2017',
   measures: 'An LR range test on an MLP, then 1-hidden-layer MLPs trained at 1e-4, at the suggested rate, at the sweep\'s minimum and at 10× that: training-loss curves and test accuracy over 3 seeds.',
-  rule: 'Three parts: the suggested rate\'s test accuracy ≥ the too-low one\'s; ≥ the too-high one\'s; the too-low rate ends at a higher training loss than the suggested one. Supported if all hold, not supported if none, mixed otherwise.',
-  judge: (f) => verdictOf([f.acc_suggested >= f.acc_low, f.acc_suggested >= f.acc_too_high, f.loss_low > f.loss_suggested]),
+  rule: 'Three parts: the suggested rate\'s test accuracy ≥ the too-low one\'s; ≥ the too-high one\'s; the too-low rate ends at a higher training loss than the suggested one. Supported if all hold, not supported if none, mixed otherwise.' + NOISE_RULE,
+  judge: (f) => verdictOf([!clearlyBelow(f, 'acc_suggested', 'acc_low'), !clearlyBelow(f, 'acc_suggested', 'acc_too_high'), clearlyBelow(f, 'loss_suggested', 'loss_low')]),
   async run(ctx) {
     const data = centered(ctx);
     const net = () => mlp([100], 'relu', undefined, 'heNormal');
@@ -264,8 +264,8 @@ export const regularization: LabExperiment = {
   claim: 'On a small training set a big network overfits — training accuracy reaches 100% while validation accuracy lags — and dropout, an L2 penalty and data augmentation narrow the gap.',
   source: 'CS231n, lecture 7',
   measures: 'Train and validation accuracy per epoch of a 256-256 MLP on 500 MNIST digits, with no regularization, dropout 0.5, L2 (λ = 0.01, 0.1) and augmentation (shifts, rotations), over 3 seeds.',
-  rule: 'Supported if every regularizer\'s final train − validation gap is smaller than the unregularized one\'s; not supported if none is; mixed otherwise.',
-  judge: (f) => verdictOf(['dropout', 'l2_001', 'l2_01', 'augmentation'].map((k) => f[`gap_${k}`] < f.gap_none)),
+  rule: 'Supported if every regularizer\'s final train − validation gap is smaller than the unregularized one\'s; not supported if none is; mixed otherwise.' + NOISE_RULE,
+  judge: (f) => verdictOf(['dropout', 'l2_001', 'l2_01', 'augmentation'].map((k) => clearlyBelow(f, `gap_${k}`, 'gap_none'))),
   async run(ctx) {
     const all = centered(ctx);
     const data = { train: first(all.train, 500), test: all.test };
@@ -329,12 +329,12 @@ export const optimizers: LabExperiment = {
   claim: 'Adam is a good default; SGD with momentum trains as well; AdaGrad slows down as its step sizes shrink (RMSProp\'s decaying average fixes it); L-BFGS converges in few iterations on a full batch.',
   source: 'CS231n, lecture 6',
   measures: 'Training loss and test accuracy of one MLP on 2,000 digits (quick: 500) under SGD, momentum, Nesterov, AdaGrad, RMSProp and Adam at their usual rates, over 3 seeds; L-BFGS against gradient descent on the full batch for the same number of iterations.',
-  rule: 'Four parts: Adam within 1 point of the best mini-batch optimizer; momentum within 1 point of Adam; AdaGrad ends at a higher training loss than RMSProp; full-batch L-BFGS ends at a lower training loss than full-batch gradient descent. Supported if all hold, not supported if none, mixed otherwise.',
+  rule: 'Four parts: Adam within 1 point of the best mini-batch optimizer; momentum within 1 point of Adam; AdaGrad ends at a higher training loss than RMSProp; full-batch L-BFGS ends at a lower training loss than full-batch gradient descent. Supported if all hold, not supported if none, mixed otherwise.' + NOISE_RULE,
   judge: (f) => verdictOf([
     f.acc_adam >= Math.max(f.acc_sgd, f.acc_momentum, f.acc_nesterov, f.acc_adagrad, f.acc_rmsprop, f.acc_adam) - 0.01,
     f.acc_momentum >= f.acc_adam - 0.01,
-    f.loss_adagrad > f.loss_rmsprop,
-    f.loss_lbfgs < f.loss_gd_full,
+    clearlyBelow(f, 'loss_rmsprop', 'loss_adagrad'),
+    clearlyBelow(f, 'loss_lbfgs', 'loss_gd_full'),
   ]),
   async run(ctx) {
     const all = centered(ctx);
@@ -436,8 +436,8 @@ export const inputScaling: LabExperiment = {
   claim: 'Inputs should be shifted to zero mean and scaled to comparable variance (better still, decorrelated): zero-centred inputs train faster than inputs in [0, 1], and raw 0–255 bytes train worst.',
   source: 'LeCun et al., Efficient BackProp, §4.3; CS231n, lecture 6',
   measures: 'Final training loss (mean of the last 20 steps) and test accuracy of sigmoid and tanh MLPs (SGD, momentum 0.9, lr 0.01) on raw bytes, min–max [0, 1], zero-centred, standardized and ZCA-whitened inputs, over 3 seeds.',
-  rule: 'For each of sigmoid and tanh: the loss is ordered zero-centred < min–max [0, 1] < raw bytes. Supported if the order holds for both activations, mixed if for one, not supported if for neither.',
-  judge: (f) => verdictOf(['sigmoid', 'tanh'].map((a) => f[`loss_${a}_centered`] < f[`loss_${a}_minmax`] && f[`loss_${a}_minmax`] < f[`loss_${a}_raw`])),
+  rule: 'For each of sigmoid and tanh: the loss is ordered zero-centred < min–max [0, 1] < raw bytes. Supported if the order holds for both activations, mixed if for one, not supported if for neither.' + NOISE_RULE,
+  judge: (f) => verdictOf(['sigmoid', 'tanh'].map((a) => clearlyBelow(f, `loss_${a}_centered`, `loss_${a}_minmax`) && clearlyBelow(f, `loss_${a}_minmax`, `loss_${a}_raw`))),
   async run(ctx) {
     const { train: rawTrain, test: rawTest } = mnist(ctx);
     const scaled = (d: Dataset, k: number) => createDataset(d.x.map((v) => v * k), d.y, d.shape, { classes: d.classes });

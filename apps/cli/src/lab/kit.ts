@@ -61,6 +61,18 @@ export function verdictOf(parts: readonly boolean[]): Verdict {
   return held === parts.length ? 'supported' : held === 0 ? 'not supported' : 'mixed';
 }
 
+/**
+ * Mean `a` lies below mean `b` by more than the larger of their standard deviations (`…_std`):
+ * a difference within the seeds' noise does not count for a verdict.
+ */
+export function clearlyBelow(f: Figures, a: string, b: string): boolean {
+  const noise = Math.max(f[`${a}_std`] ?? 0, f[`${b}_std`] ?? 0);
+  return f[a] + noise < f[b];
+}
+
+/** Said in every rule that compares means over seeds. */
+export const NOISE_RULE = ' A "lower" or "higher" between means over seeds counts only when the difference exceeds the larger of their standard deviations.';
+
 export function meanStd(values: readonly number[]): { mean: number; std: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
@@ -95,13 +107,14 @@ export const lines = (title: string, values: object[], x: string, y: string, ser
       color: { field: series, type: 'nominal', title: null, sort: null }, strokeDash: { field: series, type: 'nominal', title: null, sort: null },
     },
   });
-/** Bars of `y` per `x`, grouped by `group` (error bars from `y_std` when given). */
+/** Bars of `y` per `x`, side by side per `group`; on a log scale they rise from 0.5 (a log axis has no 0; a count of 1 still shows). */
 export const bars = (title: string, values: object[], x: string, y: string, group: string, options: { logY?: boolean; yTitle?: string } = {}): Figure['spec'] =>
   chart(title, values, {
     mark: 'bar',
     encoding: {
       x: { field: x, type: 'nominal', sort: null, title: null }, xOffset: { field: group, sort: null },
       y: { field: y, type: 'quantitative', ...(options.logY ? { scale: { type: 'log' } } : {}), ...(options.yTitle ? { title: options.yTitle } : {}) },
+      ...(options.logY ? { y2: { datum: 0.5 } } : {}),
       color: { field: group, type: 'nominal', title: null, sort: null },
     },
   });

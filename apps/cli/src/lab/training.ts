@@ -6,7 +6,7 @@ import { losses } from '@minibatch/layers';
 import { Adam, SGD } from '@minibatch/optimizers';
 import { evaluate, largestEigenvalue, smoothed } from '@minibatch/train';
 import {
-  type Figures, type LabExperiment, centered, chart, lines, meanStd, mlp, model, pct, pm, record, train, verdictOf,
+  type Figures, type LabExperiment, NOISE_RULE, centered, clearlyBelow, chart, lines, meanStd, mlp, model, pct, pm, record, train, verdictOf,
 } from './kit.js';
 
 /** The training set with `share` of its labels moved to another class (seeded). */
@@ -25,8 +25,8 @@ export const batchSize: LabExperiment = {
   claim: 'Stochastic updates make far more progress per pass over the data than full-batch gradient descent, mini-batches keep that at a fraction of the cost per sample, and single-sample updates are the most hurt by noisy labels.',
   source: 'LeCun et al., Efficient BackProp, §4.1; CS231n, lecture 6',
   measures: 'The MLP trained with SGD at batch 1 (lr 0.005), 64 (lr 0.05) and the whole training set (lr 0.5) for the same number of epochs: training loss per epoch and per second, test accuracy — on clean labels and with 20% of the training labels flipped — over 3 seeds.',
-  rule: 'Three parts: batch 64 ends at a lower training loss than the full batch; batch 1 does too; flipping 20% of the labels costs batch 1 more test accuracy than batch 64. Supported if all hold, not supported if none, mixed otherwise.',
-  judge: (f) => verdictOf([f.loss_64 < f.loss_full, f.loss_1 < f.loss_full, f.noise_cost_1 > f.noise_cost_64]),
+  rule: 'Three parts: batch 64 ends at a lower training loss than the full batch; batch 1 does too; flipping 20% of the labels costs batch 1 more test accuracy than batch 64. Supported if all hold, not supported if none, mixed otherwise.' + NOISE_RULE,
+  judge: (f) => verdictOf([clearlyBelow(f, 'loss_64', 'loss_full'), clearlyBelow(f, 'loss_1', 'loss_full'), clearlyBelow(f, 'noise_cost_64', 'noise_cost_1')]),
   async run(ctx) {
     const data = centered(ctx);
     const epochs = ctx.quick ? 2 : 5;
@@ -36,7 +36,7 @@ export const batchSize: LabExperiment = {
     const sizes: [string, string, number, number][] = [['1', '1', 1, 0.005], ['64', '64', 64, 0.1], [`${data.train.count} (full)`, 'full', data.train.count, 0.5]];
     for (const [label, key, size, lr] of sizes) {
       const cleanAcc = [];
-      const noisyAcc = [];
+      const noisyAcc: number[] = [];
       const finals = [];
       const speed = [];
       for (const seed of ctx.seeds) {
@@ -60,7 +60,7 @@ export const batchSize: LabExperiment = {
       const loss = record(figures, `loss_${key}`, finals);
       const clean = record(figures, `acc_${key}`, cleanAcc);
       const noisy = record(figures, `acc_noisy_${key}`, noisyAcc);
-      figures[`noise_cost_${key}`] = clean - noisy;
+      record(figures, `noise_cost_${key}`, cleanAcc.map((c, i) => c - noisyAcc[i]));
       record(figures, `samples_per_second_${key}`, speed);
       rows.push([label, lr, loss.toFixed(4), pm(cleanAcc), pm(noisyAcc), `${((clean - noisy) * 100).toFixed(1)} points`, meanStd(speed).mean.toFixed(0)]);
       ctx.progress(`batch ${label}: loss ${loss.toFixed(3)}, test ${pm(cleanAcc)}% clean, ${pm(noisyAcc)}% with 20% flipped labels`);
@@ -125,8 +125,8 @@ export const activations: LabExperiment = {
   claim: 'Sigmoid gradients vanish with depth while ReLU\'s do not; sigmoid outputs are not zero-centred, so all the weight gradients of a unit share one sign (zig-zag updates) and tanh trains faster; and exp() makes sigmoid and tanh expensive next to ReLU.',
   source: 'CS231n, lecture 6; LeCun et al., Efficient BackProp, §4.4',
   measures: '(a) The ratio of the first to the last hidden layer\'s weight-gradient norm in 2-, 5-, 10- and 20-layer nets (100 units, Xavier init for sigmoid and tanh, He for ReLU) on a batch of digits; (b) the share of second-layer units whose incoming weight gradients all have one sign, per sample, and the training loss of sigmoid, tanh and 1.7159·tanh(2x/3) MLPs; (c) forward + backward time per element of each activation kernel — over 3 seeds.',
-  rule: 'Five parts: at depth 20 the sigmoid ratio is < 0.01; the ReLU ratio is > 0.1; ≥ 90% of sigmoid units get one-signed weight gradients and ≤ 10% of tanh units; tanh ends at a lower training loss than sigmoid; sigmoid costs ≥ 1.5× ReLU per element. Supported if all hold, not supported if none, mixed otherwise.',
-  judge: (f) => verdictOf([f.ratio_sigmoid_20 < 0.01, f.ratio_relu_20 > 0.1, f.same_sign_sigmoid >= 0.9 && f.same_sign_tanh <= 0.1, f.loss_tanh < f.loss_sigmoid, f.ns_sigmoid >= 1.5 * f.ns_relu]),
+  rule: 'Five parts: at depth 20 the sigmoid ratio is < 0.01; the ReLU ratio is > 0.1; ≥ 90% of sigmoid units get one-signed weight gradients and ≤ 10% of tanh units; tanh ends at a lower training loss than sigmoid; sigmoid costs ≥ 1.5× ReLU per element. Supported if all hold, not supported if none, mixed otherwise.' + NOISE_RULE,
+  judge: (f) => verdictOf([f.ratio_sigmoid_20 < 0.01, f.ratio_relu_20 > 0.1, f.same_sign_sigmoid >= 0.9 && f.same_sign_tanh <= 0.1, clearlyBelow(f, 'loss_tanh', 'loss_sigmoid'), f.ns_sigmoid >= 1.5 * f.ns_relu]),
   async run(ctx) {
     const data = centered(ctx);
     const figures: Figures = {};
@@ -248,8 +248,8 @@ export const sharpness: LabExperiment = {
   claim: 'Large-batch training ends in sharper minima (a larger top Hessian eigenvalue) that generalize worse than small-batch training\'s; adaptive methods such as Adam generalize worse than SGD with momentum.',
   source: 'CS231n, lecture 7; Keskar et al. 2017; Wilson et al. 2017',
   measures: 'λ_max of the Hessian of the training loss (power iteration on Hessian-vector products, the lab\'s estimator) at the end of training a tanh MLP, beside its test accuracy: SGD at batch 16 vs batch 1024 (same epochs), and SGD with momentum vs Adam at batch 64 — over 3 seeds.',
-  rule: 'Four parts: λ_max is larger after batch 1024 than after batch 16; batch 1024\'s test accuracy is lower; Adam\'s test accuracy is lower than SGD with momentum\'s; Adam\'s λ_max is larger. Supported if all hold, not supported if none, mixed otherwise.',
-  judge: (f) => verdictOf([f.lambda_b1024 > f.lambda_b16, f.acc_b1024 < f.acc_b16, f.acc_adam < f.acc_momentum, f.lambda_adam > f.lambda_momentum]),
+  rule: 'Four parts: λ_max is larger after batch 1024 than after batch 16; batch 1024\'s test accuracy is lower; Adam\'s test accuracy is lower than SGD with momentum\'s; Adam\'s λ_max is larger. Supported if all hold, not supported if none, mixed otherwise.' + NOISE_RULE,
+  judge: (f) => verdictOf([clearlyBelow(f, 'lambda_b16', 'lambda_b1024'), clearlyBelow(f, 'acc_b1024', 'acc_b16'), clearlyBelow(f, 'acc_adam', 'acc_momentum'), clearlyBelow(f, 'lambda_momentum', 'lambda_adam')]),
   async run(ctx) {
     const data = centered(ctx, ctx.quick ? { train: 1024, test: 500 } : { train: 4096, test: 2000 });
     const epochs = ctx.quick ? 4 : 20;
