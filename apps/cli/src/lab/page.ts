@@ -11,14 +11,8 @@ const head = (title: string) => `<!doctype html>
 <style>${STYLE}</style>
 </head><body>`;
 
-/** What result.json holds. */
-export interface LabRecord {
-  name: string;
-  title: string;
-  claim: string;
-  source: string;
-  measures: string;
-  rule: string;
+/** What result.json holds: the experiment's statement, then what the run found. */
+export interface LabRecord extends Pick<LabExperiment, 'name' | 'title' | 'claim' | 'source' | 'measures' | 'rule'> {
   figures: Record<string, number>;
   /** null when the run was interrupted before its verdict. */
   verdict: Verdict | null;
