@@ -8,7 +8,7 @@
 // axpby), scalars are JS doubles.
 import { ArgumentError, Tensor, abs, empty, keep, max, scope, sum, tensor } from '@minibatch/core';
 import type { OptimizerStateDict } from './optimizer.js';
-import { type SaveOptions, type TransformState, disposeState, saveState } from './state.js';
+import { type SaveOptions, type TransformState, disposeState, singleGroupSavedState, singleGroupStateDict } from './state.js';
 import * as v from './validate.js';
 
 /** Evaluates the loss at the current parameters and sets their gradients (backward()). */
@@ -363,26 +363,13 @@ export class LBFGS {
 
   /** The state for a checkpoint (same format as Optimizer.stateDict()). */
   stateDict(options: SaveOptions = {}): OptimizerStateDict {
-    return {
-      format: 'minibatch-optimizer',
-      version: 1,
-      optimizer: 'lbfgs',
-      steps: this.#steps,
-      groups: [{ name: null, shapes: this.#params.map((p) => p.shape.slice()), frozen: false, state: saveState(this.#state as TransformState, options), schedule: null }],
-    };
+    return singleGroupStateDict('lbfgs', this.#steps, this.#params, this.#state as TransformState, options);
   }
 
   /** Restores a state dict saved from an L-BFGS over parameters of the same shapes. */
   loadStateDict(dict: OptimizerStateDict): void {
     const where = 'lbfgs.loadStateDict';
-    if (dict?.format !== 'minibatch-optimizer' || dict.optimizer !== 'lbfgs' || !Array.isArray(dict.groups) || dict.groups.length !== 1) {
-      throw new ArgumentError(`${where}: not an L-BFGS state dict (format 'minibatch-optimizer', optimizer 'lbfgs', one group)`);
-    }
-    const shapes = this.#params.map((p) => p.shape.join('x')).join(',');
-    if (dict.groups[0].shapes.map((s) => s.join('x')).join(',') !== shapes) {
-      throw new ArgumentError(`${where}: the saved parameter shapes differ from this optimizer's`);
-    }
-    const s = dict.groups[0].state as Record<string, unknown>;
+    const s = singleGroupSavedState(dict, 'lbfgs', 'an L-BFGS', this.#params);
     const n = this.#n;
     const vec = (x: unknown, path: string): Tensor => {
       const r = x as { dtype?: unknown; shape?: unknown; data?: unknown };

@@ -13,7 +13,7 @@
 import { ArgumentError, Tensor, fmtBytes, scope } from '@minibatch/core';
 import type { Closure } from './lbfgs.js';
 import type { OptimizerStateDict } from './optimizer.js';
-import { type SaveOptions, type TransformState, saveState } from './state.js';
+import { type SaveOptions, type TransformState, singleGroupSavedState, singleGroupStateDict } from './state.js';
 import * as v from './validate.js';
 
 export interface NewtonOptions {
@@ -428,26 +428,13 @@ export class Newton {
 
   /** The state for a checkpoint (same format as Optimizer.stateDict()). */
   stateDict(options: SaveOptions = {}): OptimizerStateDict {
-    return {
-      format: 'minibatch-optimizer',
-      version: 1,
-      optimizer: 'newton',
-      steps: this.#steps,
-      groups: [{ name: null, shapes: this.#params.map((p) => p.shape.slice()), frozen: false, state: saveState(this.#state as TransformState, options), schedule: null }],
-    };
+    return singleGroupStateDict('newton', this.#steps, this.#params, this.#state as TransformState, options);
   }
 
   /** Restores a state dict saved from a Newton optimizer over parameters of the same shapes. */
   loadStateDict(dict: OptimizerStateDict): void {
     const where = 'newton.loadStateDict';
-    if (dict?.format !== 'minibatch-optimizer' || dict.optimizer !== 'newton' || !Array.isArray(dict.groups) || dict.groups.length !== 1) {
-      throw new ArgumentError(`${where}: not a Newton state dict (format 'minibatch-optimizer', optimizer 'newton', one group)`);
-    }
-    const shapes = this.#params.map((p) => p.shape.join('x')).join(',');
-    if (dict.groups[0].shapes.map((s) => s.join('x')).join(',') !== shapes) {
-      throw new ArgumentError(`${where}: the saved parameter shapes differ from this optimizer's`);
-    }
-    const s = dict.groups[0].state as Record<string, unknown>;
+    const s = singleGroupSavedState(dict, 'newton', 'a Newton', this.#params);
     const num = (key: string, min: number): number => {
       const x = s?.[key];
       if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw new ArgumentError(`${where}: ${key} should be a finite number ≥ ${min}, got ${String(x)}`);

@@ -2,6 +2,7 @@
 // That is all a checkpoint needs: saveState() copies it out as JSON-able data, loadState()
 // copies it back into the tensors of a freshly initialized state of the same structure.
 import { ArgumentError, ShapeError, Tensor } from '@minibatch/core';
+import type { OptimizerStateDict } from './optimizer.js';
 
 /** What transforms keep between steps. Tensors in it are kept (not scope-owned). */
 export type TransformState =
@@ -152,4 +153,34 @@ export function stateTensors(state: TransformState, into: Tensor[] = []): Tensor
 /** Frees every tensor of a state. */
 export function disposeState(state: TransformState): void {
   for (const t of stateTensors(state)) t.dispose();
+}
+
+/**
+ * The state dict of an optimizer over one group of parameters that steps on a closure
+ * (L-BFGS, Newton): the same format as Optimizer.stateDict(), one group, no schedule.
+ */
+export function singleGroupStateDict(optimizer: string, steps: number, params: readonly Tensor[], state: TransformState, options: SaveOptions): OptimizerStateDict {
+  return {
+    format: 'minibatch-optimizer',
+    version: 1,
+    optimizer,
+    steps,
+    groups: [{ name: null, shapes: params.map((p) => p.shape.slice()), frozen: false, state: saveState(state, options), schedule: null }],
+  };
+}
+
+/**
+ * Checks that `dict` is singleGroupStateDict()'s for `optimizer` over parameters of these
+ * shapes, and returns its saved state. `described` names it in errors ('an L-BFGS').
+ */
+export function singleGroupSavedState(dict: OptimizerStateDict, optimizer: string, described: string, params: readonly Tensor[]): Record<string, unknown> {
+  const where = `${optimizer}.loadStateDict`;
+  if (dict?.format !== 'minibatch-optimizer' || dict.optimizer !== optimizer || !Array.isArray(dict.groups) || dict.groups.length !== 1) {
+    throw new ArgumentError(`${where}: not ${described} state dict (format 'minibatch-optimizer', optimizer '${optimizer}', one group)`);
+  }
+  const shapes = params.map((p) => p.shape.join('x')).join(',');
+  if (dict.groups[0].shapes.map((s) => s.join('x')).join(',') !== shapes) {
+    throw new ArgumentError(`${where}: the saved parameter shapes differ from this optimizer's`);
+  }
+  return dict.groups[0].state as Record<string, unknown>;
 }

@@ -104,17 +104,21 @@ function softmaxProblem(samples: number, features: number, classes: number, l2: 
   const loss = () => add(softmaxCrossEntropy(add(matmul(Xt, W), b), labels), mul(add(sum(square(W)), sum(square(b))), 0.5 * l2));
 
   /** The analytic Hessian at the current W, b in float64: (1/N) Σ (diag p − ppᵀ) ⊗ x̃x̃ᵀ + l2·I, x̃ = [x, 1]. */
-  const exactHessian = (): Float64Array => {
+  /** Sample s as x̃ = [x, 1] and its class probabilities at the current W, b (float64). */
+  const sample = (s: number): { xt: number[]; p: number[] } => {
     const w = W.data(), bb = b.data();
+    const xt = [...X.slice(s * features, (s + 1) * features), 1];
+    const z = Array.from({ length: classes }, (_, c) => bb[c] + xt.slice(0, features).reduce((acc, xf, f) => acc + xf * w[f * classes + c], 0));
+    const zMax = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - zMax));
+    const total = e.reduce((x, y) => x + y, 0);
+    return { xt, p: e.map((v) => v / total) };
+  };
+  const exactHessian = (): Float64Array => {
     const m = (features + 1) * classes; // b is row `features` of an extended W
     const H = new Float64Array(m * m);
     for (let s = 0; s < samples; s++) {
-      const xt = [...X.slice(s * features, (s + 1) * features), 1];
-      const z = Array.from({ length: classes }, (_, c) => bb[c] + xt.slice(0, features).reduce((acc, xf, f) => acc + xf * w[f * classes + c], 0));
-      const zMax = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - zMax));
-      const total = e.reduce((x, y) => x + y, 0);
-      const p = e.map((v) => v / total);
+      const { xt, p } = sample(s);
       for (let f = 0; f <= features; f++) {
         for (let c = 0; c < classes; c++) {
           for (let f2 = 0; f2 <= features; f2++) {
@@ -134,13 +138,9 @@ function softmaxProblem(samples: number, features: number, classes: number, l2: 
     const w = W.data(), bb = b.data();
     const g = new Float64Array((features + 1) * classes);
     for (let s = 0; s < samples; s++) {
-      const xt = [...X.slice(s * features, (s + 1) * features), 1];
-      const z = Array.from({ length: classes }, (_, c) => bb[c] + xt.slice(0, features).reduce((acc, xf, f) => acc + xf * w[f * classes + c], 0));
-      const zMax = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - zMax));
-      const total = e.reduce((x, y) => x + y, 0);
+      const { xt, p } = sample(s);
       for (let f = 0; f <= features; f++) {
-        for (let c = 0; c < classes; c++) g[f * classes + c] += (xt[f] * (e[c] / total - (labels[s] === c ? 1 : 0))) / samples;
+        for (let c = 0; c < classes; c++) g[f * classes + c] += (xt[f] * (p[c] - (labels[s] === c ? 1 : 0))) / samples;
       }
     }
     for (let f = 0; f < features; f++) for (let c = 0; c < classes; c++) g[f * classes + c] += l2 * w[f * classes + c];

@@ -1,17 +1,16 @@
 // The first lab experiments: initialization, batch normalization, the learning rate,
 // regularization, the optimizers on one problem, and input scaling — each on real MNIST digits.
-import { Rng, type Tensor, keep, randn, scope, tensor } from '@minibatch/core';
+import { Rng, keep, randn, scope, tensor } from '@minibatch/core';
 import { createDataset, standardize, zca, type Dataset } from '@minibatch/data';
 import { losses } from '@minibatch/layers';
-import { Adagrad, Adam, LBFGS, RMSprop, SGD, type Optimizer } from '@minibatch/optimizers';
+import { Adagrad, Adam, RMSprop, SGD, type Optimizer } from '@minibatch/optimizers';
 import { augmentationFromConfig, toBatchTransform } from '@minibatch/augment';
 import { defaultRegistry, evaluate, layerActivity, lrFind, smoothed, type EpochLogs } from '@minibatch/train';
 import {
-  type Figures, type LabExperiment, NOISE_RULE, SCHEMA, clearlyBelow, centered, chart, first, lines, meanStd, mlp, mnist, model, pct, pm, record, train, verdictOf,
+  type Figures, type LabExperiment, type Maker, NOISE_RULE, SCHEMA, clearlyBelow, lastMean, lbfgs, sgd, centered, chart, first, lines, meanStd, mlp, mnist, model, pct, pm, record, train, verdictOf,
 } from './kit.js';
 
 const GAUSS = (std: number) => ({ name: 'gaussian', config: { std } });
-const lastMean = (curve: readonly number[], n = 20) => curve.slice(-n).reduce((a, b) => a + b, 0) / Math.min(n, curve.length);
 
 const INITS: [string, string, unknown][] = [['Gaussian 0.01', 'g001', GAUSS(0.01)], ['Gaussian 1.0', 'g1', GAUSS(1)], ['Xavier', 'xavier', 'xavierNormal'], ['He', 'he', 'heNormal']];
 
@@ -54,7 +53,8 @@ export const initActivation: LabExperiment = {
         const l1 = record(figures, `std_${activation}_${key}_l1`, at(0, 'std'));
         const l10 = record(figures, `std_${activation}_${key}_l10`, at(9, 'std'));
         const share = record(figures, `${activation === 'relu' ? 'dead' : 'saturated'}_${activation}_${key}_l10`, at(9, activation === 'relu' ? 'dead' : 'saturated'));
-        rows.push([activation, label, l1.toPrecision(3), at(4, 'std').reduce((a, b) => a + b, 0) / ctx.seeds.length < 1e-3 ? meanStd(at(4, 'std')).mean.toExponential(1) : meanStd(at(4, 'std')).mean.toPrecision(3), l10 < 1e-3 ? l10.toExponential(1) : l10.toPrecision(3), pct(share)]);
+        const std = (v: number) => (v < 1e-3 ? v.toExponential(1) : v.toPrecision(3));
+        rows.push([activation, label, std(l1), std(meanStd(at(4, 'std')).mean), std(l10), pct(share)]);
         ctx.progress(`${activation}, ${label}: layer-10 std ${l10.toPrecision(3)}, ${activation === 'relu' ? 'dead' : 'saturated'} ${pct(share)}`);
       }
     }
@@ -371,8 +371,7 @@ export const optimizers: LabExperiment = {
     const iterations = ctx.quick ? 30 : 100;
     const x = keep(tensor(data.train.x, [data.train.count, ...data.train.shape]));
     const ce = losses.softmaxCrossEntropy();
-    type Step = { step: (closure: () => Tensor) => number; dispose: () => void };
-    const fullBatch = async (label: string, key: string, make: (params: Tensor[]) => Step) => {
+    const fullBatch = async (label: string, key: string, make: Maker) => {
       const accs = [];
       const finals = [];
       for (const seed of ctx.seeds) {
@@ -401,22 +400,8 @@ export const optimizers: LabExperiment = {
       ctx.progress(`${label}: ${pm(accs)}%`);
     };
     try {
-      await fullBatch('L-BFGS (full batch)', 'lbfgs', (params) => {
-        const lbfgs = new LBFGS(params, { lr: 1, maxIter: 1, historySize: 10, lineSearch: 'strongWolfe' });
-        return { step: (closure) => lbfgs.step(closure), dispose: () => lbfgs.dispose() };
-      });
-      await fullBatch('gradient descent 0.1 (full batch)', 'gd_full', (params) => {
-        const sgd = new SGD(params, { lr: 0.1 });
-        return {
-          step: (closure) => {
-            sgd.zeroGrad();
-            const loss = closure().item();
-            sgd.step();
-            return loss;
-          },
-          dispose: () => sgd.dispose(),
-        };
-      });
+      await fullBatch('L-BFGS (full batch)', 'lbfgs', lbfgs());
+      await fullBatch('gradient descent 0.1 (full batch)', 'gd_full', sgd(0.1));
     } finally {
       x.dispose();
     }

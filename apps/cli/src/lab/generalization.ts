@@ -4,26 +4,18 @@ import { Rng, keep, noGrad, scope, softmax, tensor } from '@minibatch/core';
 import type { Dataset } from '@minibatch/data';
 import type { Module } from '@minibatch/layers';
 import { Adam, SGD, cosineWarmRestarts } from '@minibatch/optimizers';
-import { Snapshots, defaultRegistry, evaluate, fitAsync, predict } from '@minibatch/train';
+import { Snapshots, correctCount, defaultRegistry, evaluate, fitAsync, predict } from '@minibatch/train';
 import {
   type Figures, type LabContext, type LabExperiment, LabInterrupted, NOISE_RULE, clearlyBelow, centered, chart, first, lines, meanStd, mlp, pct, pm, record, train, verdictOf,
 } from './kit.js';
 
-/** Share of rows of `probabilities` ([count × classes]) whose largest entry is the label. */
-function accuracyOf(probabilities: Float32Array | Float64Array, labels: Int32Array, classes: number): number {
-  let hits = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
-    if (best === labels[i]) hits++;
-  }
-  return hits / labels.length;
-}
+/** Share of rows of summed class probabilities ([count × classes]) whose largest entry is the label. */
+const accuracyOf = (sums: Float32Array, labels: Int32Array, classes: number) => correctCount(sums, labels, classes) / labels.length;
 
 /** The mean of T stochastic passes (dropout on) of the model's class probabilities, after each T in `counts`. */
 function monteCarlo(m: Module, test: Dataset, counts: readonly number[]): Map<number, number> {
   const x = keep(tensor(test.x, [test.count, ...test.shape]));
-  const sums = new Float64Array(test.count * test.classes);
+  const sums = new Float32Array(test.count * test.classes);
   const out = new Map<number, number>();
   m.train();
   try {
@@ -123,7 +115,7 @@ export const ensembleSize: LabExperiment = {
     const snapshotAccs: number[] = [];
     const lastSnapshot: number[] = [];
     for (const group of ctx.seeds) {
-      const sums = new Float64Array(data.test.count * data.test.classes);
+      const sums = new Float32Array(data.test.count * data.test.classes);
       for (let i = 0; i < members; i++) {
         const net = mlp([256], 'relu', undefined, 'heNormal');
         const result = await train(ctx, net, data, { epochs, seed: group * 1000 + i, optimizer: new SGD(undefined, { lr: 0.02, momentum: 0.9 }), keep: true });

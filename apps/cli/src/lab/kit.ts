@@ -4,7 +4,7 @@
 import { type Tensor, matmul, mul, sum, tensor } from '@minibatch/core';
 import { center, loadMnistSplit, subset, type Dataset } from '@minibatch/data';
 import { modelFromConfig, type Loss, type Module } from '@minibatch/layers';
-import type { Optimizer } from '@minibatch/optimizers';
+import { LBFGS, SGD, type Optimizer } from '@minibatch/optimizers';
 import { defaultRegistry, evaluate, fitAsync, type EpochLogs, type Figure } from '@minibatch/train';
 
 export type Verdict = 'supported' | 'not supported' | 'mixed';
@@ -86,6 +86,37 @@ export function record(figures: Figures, name: string, values: readonly number[]
   figures[`${name}_std`] = std;
   return mean;
 }
+
+/** The mean of a curve's last `n` values (a training loss at the end, without one step's noise). */
+export const lastMean = (curve: readonly number[], n = 20) => curve.slice(-n).reduce((a, b) => a + b, 0) / Math.min(n, curve.length);
+
+/** One optimizer step on a closure that evaluates the loss and its gradients; returns the loss before the step. */
+export interface Stepper {
+  step(closure: () => Tensor): number;
+  dispose(): void;
+}
+
+/** A gradient-transform optimizer (SGD, Adam, …) as a Stepper. */
+export function stepper(opt: Optimizer<object>): Stepper {
+  return {
+    step(closure) {
+      opt.zeroGrad();
+      const loss = closure().item();
+      opt.step();
+      return loss;
+    },
+    dispose: () => opt.dispose(),
+  };
+}
+
+/** Makes a Stepper over the given parameters. */
+export type Maker = (params: Tensor[]) => Stepper;
+export const sgd = (lr: number, momentum = 0, nesterov = false): Maker => (p) => stepper(new SGD(p, { lr, momentum, nesterov }));
+/** L-BFGS, one iteration per step (its strong-Wolfe line search evaluates the closure more often). */
+export const lbfgs = (): Maker => (p) => {
+  const o = new LBFGS(p, { lr: 1, maxIter: 1, historySize: 10, lineSearch: 'strongWolfe' });
+  return { step: (closure) => o.step(closure), dispose: () => o.dispose() };
+};
 
 export const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 export const pm = (values: readonly number[], digits = 1, scale = 100) => {

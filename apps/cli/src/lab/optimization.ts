@@ -5,40 +5,15 @@ import { Rng, type Tensor, add, keep, mul, scope, sub, sum, tensor } from '@mini
 const sq = (t: Tensor) => mul(t, t);
 import { pca } from '@minibatch/data';
 import { losses } from '@minibatch/layers';
-import { Adagrad, Adam, LBFGS, Newton, RMSprop, SGD, type Optimizer } from '@minibatch/optimizers';
+import { Adagrad, Adam, Newton, RMSprop, SGD } from '@minibatch/optimizers';
 import { smoothed } from '@minibatch/train';
 import {
-  type Figures, type LabContext, type LabExperiment, NOISE_RULE, bars, clearlyBelow, centered, first, lines, meanStd, mlp, model, pm, quadratic, record, rotation, train, verdictOf, withEigenvalues,
+  type Figures, type LabContext, type LabExperiment, type Maker, NOISE_RULE, bars, lastMean, lbfgs, sgd, stepper, clearlyBelow, centered, first, lines, meanStd, mlp, model, pm, quadratic, record, rotation, train, verdictOf, withEigenvalues,
 } from './kit.js';
 
-/** One optimizer step on a closure that evaluates the loss and its gradients; returns the loss before the step. */
-interface Stepper {
-  step(closure: () => Tensor): number;
-  dispose(): void;
-}
-
-/** A gradient-transform optimizer (SGD, Adam, …) as a Stepper. */
-function stepper(opt: Optimizer<object>): Stepper {
-  return {
-    step(closure) {
-      opt.zeroGrad();
-      const loss = closure().item();
-      opt.step();
-      return loss;
-    },
-    dispose: () => opt.dispose(),
-  };
-}
-
-type Maker = (params: Tensor[]) => Stepper;
-const sgd = (lr: number, momentum = 0, nesterov = false): Maker => (p) => stepper(new SGD(p, { lr, momentum, nesterov }));
 const adagrad = (lr: number): Maker => (p) => stepper(new Adagrad(p, { lr }));
 const rmsprop = (lr: number): Maker => (p) => stepper(new RMSprop(p, { lr }));
 const adam = (lr: number, biasCorrection = true): Maker => (p) => stepper(new Adam(p, { lr, biasCorrection }));
-const lbfgs = (): Maker => (p) => {
-  const o = new LBFGS(p, { lr: 1, maxIter: 1, historySize: 10, lineSearch: 'strongWolfe' });
-  return { step: (closure) => o.step(closure), dispose: () => o.dispose() };
-};
 const newton = (): Maker => (p) => {
   const o = new Newton(p, { damping: 1e-4 });
   return { step: (closure) => o.step(closure), dispose: () => o.dispose() };
@@ -348,7 +323,7 @@ export const nesterov: LabExperiment = {
       for (const seed of ctx.seeds) {
         const curve: number[] = [];
         await train(ctx, mlp([100, 100], 'relu', undefined, 'heNormal'), data, { epochs: ctx.quick ? 2 : 5, seed, optimizer: new SGD(undefined, { lr: 0.01, momentum: 0.9, nesterov: nest }), steps: (l) => curve.push(l) });
-        mlpLoss.push(curve.slice(-20).reduce((a, b) => a + b, 0) / 20);
+        mlpLoss.push(lastMean(curve));
         if (seed === ctx.seeds[0]) smoothed(curve, 0.9).forEach((loss, i) => i % 4 === 0 && curves.push({ problem: 'MLP', method: label, step: i + 1, loss }));
       }
       const key = nest ? 'nesterov' : 'momentum';

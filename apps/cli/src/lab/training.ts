@@ -6,7 +6,7 @@ import { losses } from '@minibatch/layers';
 import { Adam, SGD } from '@minibatch/optimizers';
 import { evaluate, largestEigenvalue, smoothed } from '@minibatch/train';
 import {
-  type Figures, type LabExperiment, NOISE_RULE, centered, clearlyBelow, chart, lines, meanStd, mlp, model, pct, pm, record, train, verdictOf,
+  type Figures, type LabExperiment, NOISE_RULE, centered, lastMean, clearlyBelow, chart, lines, meanStd, mlp, model, pct, pm, record, train, verdictOf,
 } from './kit.js';
 
 /** The training set with `share` of its labels moved to another class (seeded). */
@@ -195,7 +195,7 @@ export const activations: LabExperiment = {
         for (const seed of ctx.seeds) {
           const curve: number[] = [];
           await train(ctx, mlp([100, 100], activation, undefined, activation === 'scaledTanh' ? 'lecunNormal' : 'xavierNormal'), data, { epochs: ctx.quick ? 1 : 3, seed, optimizer: new SGD(undefined, { lr: 0.01, momentum: 0.9 }), steps: (l) => curve.push(l) });
-          finals.push(curve.slice(-20).reduce((a, b) => a + b, 0) / 20);
+          finals.push(lastMean(curve));
           if (seed === ctx.seeds[0]) smoothed(curve, 0.9).forEach((loss, step) => step % 4 === 0 && curves.push({ activation: activation === 'scaledTanh' ? '1.7159·tanh(2x/3)' : activation, step, loss }));
         }
         const loss = record(figures, `loss_${activation}`, finals);
