@@ -93,6 +93,77 @@ export function gemm(
   }
 }
 
+// Shared packing, for a product split over threads (ops/matmul.ts): op(A) and op(B) are
+// packed whole, once, by all threads together (gemmPack, by strips), and then every thread
+// computes blocks of C's tiles from the two packed buffers (gemmTiles), so no thread packs
+// what another one packs too. Packed layout, per KC block of k starting at pc (kc steps):
+//   A: strip s (MR rows) at packedA + 4·AW·(pc·mPad + s·MR·kc)   mPad = m rounded up to MR
+//   B: strip s (NR cols) at packedB + 4·(pc·nPad + s·NR·kc)       nPad = n rounded up to NR
+// Each tile is summed exactly as in blocked() (KC blocks in order, each from zero, then
+// added), so the result is the one-thread result bit for bit.
+
+/** Bytes of the packed op(A) (side 0) or op(B) (side 1) of an m×n×k product. */
+export function gemmPackedBytes(side: i32, m: i32, n: i32, k: i32): i32 {
+  return side == 0 ? ((m + MR - 1) / MR) * MR * k * AW * 4 : ((n + NR - 1) / NR) * NR * k * 4;
+}
+
+/**
+ * Packs strips [first, first + count) of op(A) (side 0: m rows, MR-row strips, transposed
+ * when trans != 0, row stride ld) or of op(B) (side 1: n columns, NR-column strips), over
+ * all of k, into `dst` in the layout above.
+ */
+export function gemmPack(side: i32, trans: i32, rows: i32, k: i32, src: usize, ld: i32, first: i32, count: i32, dst: usize): void {
+  const R = side == 0 ? MR : NR;
+  const W = side == 0 ? AW : 1;
+  const pad = ((rows + R - 1) / R) * R;
+  // (rs, ks) as in blocked(): along a strip's rows, along k.
+  const rs = side == 0 ? (trans != 0 ? 1 : ld) : (trans != 0 ? ld : 1);
+  const ks = side == 0 ? (trans != 0 ? ld : 1) : (trans != 0 ? 1 : ld);
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    for (let s = first; s < first + count; s++) {
+      const r = s * R;
+      const from = src + ((<usize>r * rs + <usize>pc * ks) << 2);
+      const to = dst + (<usize>(W * (pc * pad + r * kc)) << 2);
+      if (side == 0) packStripA(from, rs, ks, min(R, rows - r), kc, to);
+      else packStrip(from, rs, ks, min(R, rows - r), R, kc, to);
+    }
+  }
+}
+
+/**
+ * The tiles of C in strips [i0, i1) of rows (MR each) × [j0, j1) of columns (NR each), from
+ * gemmPack's buffers; `tile` is MR·NR floats of workspace for edge tiles.
+ */
+export function gemmTiles(m: i32, n: i32, k: i32, packedA: usize, packedB: usize, c: usize, ldc: i32, accumulate: i32,
+  i0: i32, i1: i32, j0: i32, j1: i32, tile: usize): void {
+  const mPad = ((m + MR - 1) / MR) * MR;
+  const nPad = ((n + NR - 1) / NR) * NR;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const add = pc > 0 || accumulate != 0;
+    const blockA = packedA + (<usize>(AW * pc * mPad) << 2);
+    const blockB = packedB + (<usize>(pc * nPad) << 2);
+    for (let js = j0; js < j1; js++) {
+      const j = js * NR;
+      const nr = min(NR, n - j);
+      const pb = blockB + (<usize>(j * kc) << 2);
+      for (let is = i0; is < i1; is++) {
+        const i = is * MR;
+        const mr = min(MR, m - i);
+        const pa = blockA + (<usize>(AW * i * kc) << 2);
+        const cij = c + ((<usize>i * ldc + <usize>j) << 2);
+        if (mr == MR && nr == NR) {
+          kernel(kc, pa, pb, cij, ldc, add);
+        } else {
+          kernel(kc, pa, pb, tile, NR, false);
+          copyRect(tile, NR, cij, ldc, mr, nr, add);
+        }
+      }
+    }
+  }
+}
+
 /** The blocked product; with transposedC the m×n result is stored as Cᵀ (C[j][i] = result[i][j]). */
 function blocked(
   transA: i32, transB: i32, m: i32, n: i32, k: i32,

@@ -2,7 +2,7 @@
 export function heapBase(): usize {
   return __heap_base;
 }
-export { gemm, gemmScratchBytes } from './gemm';
+export { gemm, gemmScratchBytes, gemmPack, gemmPackedBytes, gemmTiles } from './gemm';
 export { fill, unary, unaryGrad, axpby, binary, where } from './elementwise';
 export { stridedCopy, gather, scatterAdd } from './shape';
 export { reduce, moments } from './reduce';

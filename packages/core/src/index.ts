@@ -1,6 +1,8 @@
 // @minibatch/core: tensors in WebAssembly memory, SIMD kernels, autograd and memory scopes.
 export { init, engine, createEngine, useEngine, simdSupported, Engine } from './engine.js';
 export { threadsSupported, hardwareThreads, PoolError } from './pool.js';
+export type { KernelName } from './pool.js';
+export { Unary } from './kernels.js';
 export type { Build, InitOptions, MemoryStats } from './engine.js';
 export { Tensor, scope, keep, noGrad, isGradEnabled, record, empty, sizeOf } from './tensor.js';
 export type { BackwardFn, NestedArray } from './tensor.js';
@@ -21,5 +23,7 @@ export type { MatmulOptions } from './ops/matmul.js';
 export { softmax, logSoftmax, softmaxCrossEntropy, meanSquaredError, moments } from './ops/nn.js';
 export { conv2d, depthwiseConv2d, maxPool2d, avgPool2d, windowOutputSize } from './ops/conv.js';
 export type { Conv2dOptions, Pool2dOptions, Padding } from './ops/conv.js';
+export { inRanges } from './ops/util.js';
+export type { RangeJob } from './ops/util.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult } from './gradcheck.js';

@@ -23,6 +23,12 @@ export interface Kernels {
   gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number,
     b: number, ldb: number, c: number, ldc: number, accumulate: number, scratch: number): void;
   gemmScratchBytes(): number;
+  // Shared packing for a product split over threads: op(A) (side 0) or op(B) (side 1) packed
+  // whole by strips, then blocks of C's tiles computed from the packed buffers.
+  gemmPackedBytes(side: number, m: number, n: number, k: number): number;
+  gemmPack(side: number, trans: number, rows: number, k: number, src: number, ld: number, first: number, count: number, dst: number): void;
+  gemmTiles(m: number, n: number, k: number, packedA: number, packedB: number, c: number, ldc: number, accumulate: number,
+    i0: number, i1: number, j0: number, j1: number, tile: number): void;
   // assembly/elementwise.ts
   fill(out: number, n: number, value: number): void;
   unary(op: number, x: number, out: number, n: number, alpha: number): void;
@@ -100,7 +106,7 @@ export interface Kernels {
 
 /** Every kernel name, for the check that both builds export all of them. */
 export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
-  'heapBase', 'gemm', 'gemmScratchBytes', 'fill', 'unary', 'unaryGrad', 'binary', 'where', 'axpby',
+  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmPackedBytes', 'gemmPack', 'gemmTiles', 'fill', 'unary', 'unaryGrad', 'binary', 'where', 'axpby',
   'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'softmax', 'softmaxGrad',
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
   'convScratchBytes', 'conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad',

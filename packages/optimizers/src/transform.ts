@@ -2,7 +2,7 @@
 // into updates, with its state passed in and handed back — never hidden in a closure — so
 // `adamw` is a chain, clipping or weight decay is one more link, and the state of any chain
 // is plain data for a checkpoint.
-import { ArgumentError, ShapeError, Tensor } from '@minibatch/core';
+import { ArgumentError, ShapeError, Tensor, inRanges } from '@minibatch/core';
 import type { TransformState } from './state.js';
 
 /**
@@ -75,10 +75,11 @@ export function identity(): GradientTransformation<EmptyState> {
 /** params[i] += updates[i], in place: the last act of a step. */
 export function applyUpdates(params: readonly Tensor[], updates: readonly Tensor[]): void {
   checkSameStructure('applyUpdates', params, updates);
-  for (let i = 0; i < params.length; i++) {
-    const p = params[i];
-    p.engine.kernels.axpby(p.size, 1, updates[i].ptr, 1, p.ptr, p.ptr);
-  }
+  if (params.length === 0) return;
+  inRanges(params[0].engine, 'axpby', params.map((p, i) => ({
+    size: p.size,
+    args: (start: number, count: number) => [count, 1, updates[i].ptr + 4 * start, 1, p.ptr + 4 * start, p.ptr + 4 * start],
+  })));
 }
 
 /** Throws unless the two lists pair up tensor by tensor with equal shapes. */

@@ -1,12 +1,27 @@
 // The links optimizers are made of. Each update rule is one fused kernel
-// (core/assembly/optim.ts) per tensor: it reads the gradient and the state once, writes the
-// state in place and the update once.
-import { ArgumentError, Tensor, empty, full, keep, mul, zeros } from '@minibatch/core';
+// (core/assembly/optim.ts): it reads the gradient and the state once, writes the state in
+// place and the update once. A link runs its kernel over all tensors in one parallel call
+// (core's inRanges), so a step wakes the worker threads once per link, not once per tensor.
+import { ArgumentError, Tensor, Unary, empty, full, inRanges, keep, zeros, type KernelName } from '@minibatch/core';
 import { type Schedule, type ScheduleLike, toSchedule } from './schedules.js';
 import { EMPTY, type EmptyState, type GradientTransformation, checkSameStructure } from './transform.js';
 import * as v from './validate.js';
 
 const zerosLike = (params: readonly Tensor[]): Tensor[] => params.map((p) => keep(zeros(p.shape)));
+
+/**
+ * A new tensor per update from an elementwise kernel run over all of them at once;
+ * `args(i, at, count, out)` gives the kernel's arguments for `count` elements of tensor i
+ * from byte offset `at` (added to every pointer).
+ */
+function mapInRanges(kernel: KernelName, updates: readonly Tensor[],
+  args: (i: number, at: number, count: number, out: Tensor) => number[]): Tensor[] {
+  const outs = updates.map((u) => empty(u.shape));
+  if (updates.length > 0) {
+    inRanges(updates[0].engine, kernel, updates.map((u, i) => ({ size: u.size, args: (start: number, count: number) => args(i, start * 4, count, outs[i]) })));
+  }
+  return outs;
+}
 
 function checkState(owner: string, state: readonly Tensor[], updates: readonly Tensor[]): void {
   checkSameStructure(owner, state, updates);
@@ -49,11 +64,8 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
       const beta1 = beta1At(state.count);
       const c1 = biasCorrection ? 1 / (1 - beta1 ** t) : 1;
       const c2 = biasCorrection ? 1 / Math.sqrt(1 - beta2 ** t) : 1;
-      const out = updates.map((g, i) => {
-        const o = empty(g.shape);
-        g.engine.kernels.adamUpdate(g.size, g.ptr, state.mu[i].ptr, state.nu[i].ptr, o.ptr, beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, eps);
-        return o;
-      });
+      const out = mapInRanges('adamUpdate', updates, (i, at, n, o) =>
+        [n, updates[i].ptr + at, state.mu[i].ptr + at, state.nu[i].ptr + at, o.ptr + at, beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, eps]);
       return [out, { count: t, mu: state.mu, nu: state.nu }];
     },
   };
@@ -83,11 +95,8 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
       checkState('trace', state.trace, updates);
       const k = state.count === 0 ? 1 : 1 - dampening;
       const decay = decayAt(state.count);
-      const out = updates.map((g, i) => {
-        const o = empty(g.shape);
-        g.engine.kernels.momentumUpdate(g.size, g.ptr, state.trace[i].ptr, o.ptr, decay, k, nesterov ? 1 : 0);
-        return o;
-      });
+      const out = mapInRanges('momentumUpdate', updates, (i, at, n, o) =>
+        [n, updates[i].ptr + at, state.trace[i].ptr + at, o.ptr + at, decay, k, nesterov ? 1 : 0]);
       return [out, { count: nextCount('trace', state.count), trace: state.trace }];
     },
   };
@@ -122,12 +131,9 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
       checkState('scaleByRms', state.nu, updates);
       if (centered) checkState('scaleByRms', state.mean, updates);
       if (momentum > 0) checkState('scaleByRms', state.momentum, updates);
-      const out = updates.map((g, i) => {
-        const o = empty(g.shape);
-        g.engine.kernels.rmspropUpdate(g.size, g.ptr, state.nu[i].ptr, centered ? state.mean[i].ptr : 0,
-          momentum > 0 ? state.momentum[i].ptr : 0, o.ptr, decay, 1 - decay, eps, momentum, centered ? 1 : 0, momentum > 0 ? 1 : 0);
-        return o;
-      });
+      const out = mapInRanges('rmspropUpdate', updates, (i, at, n, o) => [n, updates[i].ptr + at, state.nu[i].ptr + at,
+        centered ? state.mean[i].ptr + at : 0, momentum > 0 ? state.momentum[i].ptr + at : 0, o.ptr + at,
+        decay, 1 - decay, eps, momentum, centered ? 1 : 0, momentum > 0 ? 1 : 0]);
       return [out, { nu: state.nu, mean: state.mean, momentum: state.momentum }];
     },
   };
@@ -147,11 +153,7 @@ export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTra
     init: (params) => ({ sum: params.map((p) => keep(full(p.shape, initial))) }),
     update(updates, state) {
       checkState('scaleByAdagrad', state.sum, updates);
-      const out = updates.map((g, i) => {
-        const o = empty(g.shape);
-        g.engine.kernels.adagradUpdate(g.size, g.ptr, state.sum[i].ptr, o.ptr, eps);
-        return o;
-      });
+      const out = mapInRanges('adagradUpdate', updates, (i, at, n, o) => [n, updates[i].ptr + at, state.sum[i].ptr + at, o.ptr + at, eps]);
       return [out, { sum: state.sum }];
     },
   };
@@ -173,20 +175,20 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<E
       if (params === undefined) throw new ArgumentError('addDecayedWeights: update() needs the parameters (its third argument)');
       checkSameStructure('addDecayedWeights', params, updates);
       if (wd === 0) return [updates.slice(), state];
-      const out = updates.map((u, i) => {
-        const o = empty(u.shape);
-        u.engine.kernels.axpby(u.size, 1, u.ptr, wd, params[i].ptr, o.ptr);
-        return o;
-      });
-      return [out, state];
+      return [mapInRanges('axpby', updates, (i, at, n, o) => [n, 1, updates[i].ptr + at, wd, params[i].ptr + at, o.ptr + at]), state];
     },
   };
+}
+
+/** Each update times `factor` (in float32, as mul(u, factor) computes it). */
+function scaled(updates: readonly Tensor[], factor: number): Tensor[] {
+  return mapInRanges('unary', updates, (i, at, n, o) => [Unary.Scale, updates[i].ptr + at, o.ptr + at, n, factor]);
 }
 
 /** updates · factor. */
 export function scale(factor: number): GradientTransformation<EmptyState> {
   if (!Number.isFinite(factor)) throw new v.HyperParameterError('scale', 'factor', factor, 'a finite number');
-  return { name: 'scale', init: () => EMPTY, update: (updates, state) => [updates.map((u) => mul(u, factor)), state] };
+  return { name: 'scale', init: () => EMPTY, update: (updates, state) => [scaled(updates, factor), state] };
 }
 
 export type CountState = { count: number };
@@ -201,7 +203,7 @@ function scheduled(owner: string, schedule: Schedule, sign: number): GradientTra
       if (!Number.isFinite(value) || value < 0) {
         throw new v.HyperParameterError(owner, `learning rate at step ${state.count}`, value, 'a finite number ≥ 0 from the schedule');
       }
-      return [updates.map((u) => mul(u, sign * value)), { count: next }];
+      return [scaled(updates, sign * value), { count: next }];
     },
   };
 }
@@ -225,12 +227,7 @@ export function clipByValue(maxDelta: number): GradientTransformation<EmptyState
     name: 'clipByValue',
     init: () => EMPTY,
     update(updates, state) {
-      const out = updates.map((u) => {
-        const o = empty(u.shape);
-        u.engine.kernels.clipByValue(u.size, u.ptr, o.ptr, -limit, limit);
-        return o;
-      });
-      return [out, state];
+      return [mapInRanges('clipByValue', updates, (i, at, n, o) => [n, updates[i].ptr + at, o.ptr + at, -limit, limit]), state];
     },
   };
 }
@@ -255,7 +252,7 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
       const norm = globalNorm(updates);
       if (!(norm > limit)) return [updates.slice(), state];
       const factor = limit / norm;
-      return [updates.map((u) => mul(u, factor)), state];
+      return [scaled(updates, factor), state];
     },
   };
 }

@@ -2,6 +2,7 @@
 // transposes are absorbed by packing, so dense-layer backward passes (xᵀ·g and g·Wᵀ) run as
 // fast as the forward product.
 import { ShapeError, fmtShape } from '../errors.js';
+import type { Engine } from '../engine.js';
 import { Tensor, empty, record, sameShape, sizeOf } from '../tensor.js';
 import { add } from './elementwise.js';
 import { sumTo } from './reduce.js';
@@ -16,42 +17,111 @@ export interface MatmulOptions {
 const MIN_PART_MACS = 1 << 17;
 /** Part boundaries fall on multiples of the micro-kernel's tile width, so no part has a ragged strip inside. */
 const PART_ALIGN = 8;
+/** The kernel's paths (assembly/gemm.ts): narrow C, C computed as Cᵀ; and the tile of the SIMD builds (a pool needs one). */
+const NARROW_N = 16, SWAP_MAX_N = 64, SWAP_MIN_K = 64, MR = 5, NR = 8;
+/** Most bytes of packed operands for which threads share one packing (beyond, each packs its own block). */
+const SHARED_PACK_BYTES = 8 << 20;
+/** Multiply-adds per block of tiles, at least: blocks are claimed one at a time by whichever thread is free. */
+const BLOCK_MACS = 1 << 19;
+/** Blocks per thread, at most: more even out a late thread, fewer re-read the packed operands less. */
+const BLOCKS_PER_THREAD = 4;
 
 /**
  * Runs the GEMM kernel: c (m×n) = op(a)·op(b), a and b given by element offsets. Big
- * products are split over the engine's threads by blocks of C's rows, or of its columns
- * when C is more than 4× wider than tall, so that what every part packs again costs least;
- * each part computes its elements exactly as the whole call would.
+ * products are split over the engine's threads; each part computes its elements exactly as
+ * the whole call would, so the result does not depend on the split.
  */
 export function gemmRaw(c: Tensor, cOffset: number, a: Tensor, aOffset: number, b: Tensor, bOffset: number,
   m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void {
   const e = c.engine;
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
+  const aPtr = a.ptr + aOffset * 4;
+  const bPtr = b.ptr + bOffset * 4;
+  const cPtr = c.ptr + cOffset * 4;
+  const macs = m * n * k;
   const scratchBytes = Math.ceil(e.kernels.gemmScratchBytes() / 64) * 64;
-  // Splitting columns makes every part pack all of op(a) (4 floats per element: the packed
-  // A block is pre-broadcast), splitting rows all of op(b) (1 float per element).
-  const byRows = 4 * m >= n;
-  const span = byRows ? m : n;
-  const count = Math.min(e.threads, Math.floor((m * n * k) / MIN_PART_MACS), Math.ceil(span / PART_ALIGN));
-  if (count <= 1) {
-    e.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.ptr + aOffset * 4, lda, b.ptr + bOffset * 4, ldb,
-      c.ptr + cOffset * 4, n, accumulate ? 1 : 0, e.scratch(scratchBytes));
+  if (e.threads === 1 || macs < 2 * MIN_PART_MACS) {
+    e.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, aPtr, lda, bPtr, ldb, cPtr, n, accumulate ? 1 : 0, e.scratch(scratchBytes));
     return;
   }
+  const narrow = n <= NARROW_N;
+  const swapped = !narrow && n <= SWAP_MAX_N && m >= 4 * n && k >= SWAP_MIN_K;
+  if (!narrow && !swapped) {
+    const aBytes = e.kernels.gemmPackedBytes(0, m, n, k);
+    const bBytes = e.kernels.gemmPackedBytes(1, m, n, k);
+    if (aBytes + bBytes <= SHARED_PACK_BYTES) {
+      sharedGemm(e, aPtr, lda, transA, aBytes, bPtr, ldb, transB, bBytes, cPtr, m, n, k, accumulate);
+      return;
+    }
+  }
+  // Each part runs the whole kernel on a block of C's rows, or of its columns when C is more
+  // than 4× wider than tall, so that what every part packs again costs least: splitting
+  // columns makes every part pack all of op(a) (4 floats per element: the packed A block is
+  // pre-broadcast), splitting rows all of op(b) (1 float per element).
+  const byRows = 4 * m >= n;
+  const span = byRows ? m : n;
+  const count = Math.min(e.threads, Math.floor(macs / MIN_PART_MACS), Math.ceil(span / PART_ALIGN));
   const scratch = e.scratch(scratchBytes * count);
   const step = Math.ceil(span / count / PART_ALIGN) * PART_ALIGN;
   const parts: number[][] = [];
   for (let start = 0, p = 0; start < span; start += step, p++) {
     const size = Math.min(step, span - start);
     // Rows [start, start+size) of C take the same rows of op(a); columns take those of op(b).
-    const aAt = byRows ? aOffset + (transA ? start : start * lda) : aOffset;
-    const bAt = byRows ? bOffset : bOffset + (transB ? start * ldb : start);
-    const cAt = cOffset + (byRows ? start * n : start);
-    parts.push([transA ? 1 : 0, transB ? 1 : 0, byRows ? size : m, byRows ? n : size, k, a.ptr + aAt * 4, lda,
-      b.ptr + bAt * 4, ldb, c.ptr + cAt * 4, n, accumulate ? 1 : 0, scratch + p * scratchBytes]);
+    const aAt = byRows ? (transA ? start : start * lda) : 0;
+    const bAt = byRows ? 0 : transB ? start * ldb : start;
+    const cAt = byRows ? start * n : start;
+    parts.push([transA ? 1 : 0, transB ? 1 : 0, byRows ? size : m, byRows ? n : size, k, aPtr + aAt * 4, lda,
+      bPtr + bAt * 4, ldb, cPtr + cAt * 4, n, accumulate ? 1 : 0, scratch + p * scratchBytes]);
   }
   e.parallel('gemm', parts);
+}
+
+/**
+ * A product whose packed operands are small (the dense layers of a mini-batch): the threads
+ * pack op(a) and op(b) together, once (gemmPack, by strips), then compute C in blocks of
+ * tiles (gemmTiles) that each thread claims when it is free. The blocks are about square in
+ * bytes of packed operand, so that together they re-read as little of it as they can.
+ */
+function sharedGemm(e: Engine, aPtr: number, lda: number, transA: boolean, aBytes: number, bPtr: number, ldb: number,
+  transB: boolean, bBytes: number, cPtr: number, m: number, n: number, k: number, accumulate: boolean): void {
+  const mStrips = Math.ceil(m / MR);
+  const nStrips = Math.ceil(n / NR);
+  const blocks = Math.max(e.threads, Math.min(e.threads * BLOCKS_PER_THREAD, Math.floor((m * n * k) / BLOCK_MACS)));
+  const rowBlocks = Math.min(mStrips, Math.max(1, Math.round(Math.sqrt((blocks * aBytes) / bBytes))));
+  const colBlocks = Math.min(nStrips, Math.max(1, Math.round(blocks / rowBlocks)));
+  const tileBytes = 64 * Math.ceil((MR * NR * 4) / 64);
+  const packedA = e.scratch(aBytes + bBytes + rowBlocks * colBlocks * tileBytes);
+  const packedB = packedA + aBytes;
+  const tiles = packedB + bBytes;
+  // Packing: each operand cut into parts in proportion to its bytes.
+  const packParts: number[][] = [];
+  const packs = 2 * e.threads;
+  for (const [side, strips, bytes, trans, rows, src, ld, dst] of [
+    [0, mStrips, aBytes, transA, m, aPtr, lda, packedA], [1, nStrips, bBytes, transB, n, bPtr, ldb, packedB],
+  ] as const) {
+    const count = Math.min(strips, Math.max(1, Math.round((packs * bytes) / (aBytes + bBytes))));
+    for (const [first, size] of ranges(strips, count)) packParts.push([side, trans ? 1 : 0, rows, k, src, ld, first, size, dst]);
+  }
+  e.parallel('gemmPack', packParts);
+  const tileParts: number[][] = [];
+  for (const [i0, rows] of ranges(mStrips, rowBlocks)) {
+    for (const [j0, cols] of ranges(nStrips, colBlocks)) {
+      tileParts.push([m, n, k, packedA, packedB, cPtr, n, accumulate ? 1 : 0, i0, i0 + rows, j0, j0 + cols, tiles + tileParts.length * tileBytes]);
+    }
+  }
+  e.parallel('gemmTiles', tileParts);
+}
+
+/** `total` units cut into `count` ranges [first, size] as even as whole units allow. */
+function ranges(total: number, count: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let p = 0; p < count; p++) {
+    const first = Math.floor((p * total) / count);
+    const next = Math.floor(((p + 1) * total) / count);
+    if (next > first) out.push([first, next - first]);
+  }
+  return out;
 }
 
 /**

@@ -2,29 +2,73 @@
 // splitting a kernel call over the engine's threads.
 import type { Engine } from '../engine.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import type { KernelName } from '../pool.js';
+import { MAX_PARTS, type KernelName } from '../pool.js';
 import { Tensor, empty } from '../tensor.js';
 
 /** Floats a part should at least touch: below that, waking a worker costs more than it saves. */
 const MIN_PART_FLOATS = 1 << 16;
+/** Parts per thread, at most: more even out a thread that starts late, fewer cost less to hand out. */
+const PARTS_PER_THREAD = 4;
+/** Workspace per part above which inParts cuts only 2 parts per thread. */
+const BIG_SCRATCH_BYTES = 1 << 18;
 
 /**
  * Runs `kernel` over `units` independent units (images, groups of images), in parts of
- * whole units, one per thread: `part` gives the arguments for `count` units from
- * unit `first`, with its own `scratchBytes` of workspace at `scratch`. The parts write
- * disjoint memory and compute what one call would, so the result is the same for any
- * number of threads.
+ * whole units that the engine's threads take in turn (a few per thread, so one that starts
+ * late takes fewer): `part` gives the arguments for `count` units from unit `first`, with
+ * its own `scratchBytes` of workspace at `scratch`. The parts write disjoint memory and
+ * compute what one call would, so the result is the same for any number of threads.
  */
 export function inParts(e: Engine, kernel: KernelName, units: number, floatsPerUnit: number,
   part: (first: number, count: number, scratch: number) => number[], scratchBytes = 0): void {
   if (units === 0) return;
-  const count = Math.max(1, Math.min(e.threads, units, Math.floor((units * floatsPerUnit) / MIN_PART_FLOATS)));
+  // Parts with a big workspace (a GEMM's packing buffers) are cut less finely: each holds its own.
+  const perThread = scratchBytes > BIG_SCRATCH_BYTES ? 1 : 2;
+  const count = Math.max(1, Math.min(e.threads === 1 ? 1 : e.threads * perThread, units, Math.floor((units * floatsPerUnit) / MIN_PART_FLOATS)));
   const step = Math.ceil(units / count);
   const bytes = Math.ceil(scratchBytes / 64) * 64;
   const scratch = bytes > 0 ? e.scratch(bytes * Math.ceil(units / step)) : 0;
   const parts: number[][] = [];
   for (let first = 0, p = 0; first < units; first += step, p++) parts.push(part(first, Math.min(step, units - first), scratch + p * bytes));
   e.parallel(kernel, parts);
+}
+
+/** Elements a range of inRanges should at least have (an optimizer update of 16k floats takes about 10 µs). */
+const MIN_RANGE_FLOATS = 1 << 14;
+
+/** One array for inRanges: its length, and the kernel's arguments for its elements [start, start + count). */
+export interface RangeJob {
+  size: number;
+  args: (start: number, count: number) => number[];
+}
+
+/**
+ * Runs an elementwise `kernel` over several arrays in one parallel call: their elements are
+ * cut into ranges of about equal length (a range never spans two arrays), which the engine's
+ * threads take in turn. An optimizer's update of all parameters so wakes the workers once per
+ * step, not once per tensor. Elementwise kernels compute each element alone, so the result
+ * does not depend on the cut.
+ *
+ * @example
+ * inRanges(engine(), 'axpby', params.map((p, i) => ({
+ *   size: p.size, args: (start, count) => [count, 1, updates[i].ptr + 4 * start, 1, p.ptr + 4 * start, p.ptr + 4 * start],
+ * })));
+ */
+export function inRanges(e: Engine, kernel: KernelName, jobs: readonly RangeJob[]): void {
+  let total = 0;
+  for (const job of jobs) total += job.size;
+  const count = Math.min(e.threads * PARTS_PER_THREAD, Math.floor(total / MIN_RANGE_FLOATS));
+  if (e.threads === 1 || count < 2) {
+    const fn = e.kernels[kernel] as (...a: number[]) => unknown;
+    for (const job of jobs) if (job.size > 0) fn(...job.args(0, job.size));
+    return;
+  }
+  const length = Math.ceil(total / count / 16) * 16; // whole 64-byte lines
+  const parts: number[][] = [];
+  for (const job of jobs) {
+    for (let start = 0; start < job.size; start += length) parts.push(job.args(start, Math.min(length, job.size - start)));
+  }
+  for (let i = 0; i < parts.length; i += MAX_PARTS) e.parallel(kernel, parts.slice(i, i + MAX_PARTS));
 }
 
 export type TensorLike = Tensor | number;
