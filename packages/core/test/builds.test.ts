@@ -229,6 +229,16 @@ describe('SIMD and scalar builds agree', () => {
         agree(`min ${JSON.stringify(axes)} ${keepDims}`, [x], (t) => mb.min(t, axes, { keepDims }), EXACT);
       }
     }
+    // Channels of narrow rows (4 to 32 floats, a bias's or a BatchNorm's: the SIMD build keeps
+    // the columns' running values in registers) are summed row after row in both builds.
+    for (const channels of [4, 8, 12, 16, 20, 24, 28, 32, 36]) {
+      const x = inp(rng, [2, 3, 41, channels]);
+      agree(`sum over rows, ${channels} channels`, [x], (t) => mb.sum(t, [0, 1, 2]), EXACT);
+      agree(`sum of a middle axis, ${channels} channels`, [x], (t) => mb.sum(t, 2), EXACT);
+      agree(`max over rows, ${channels} channels`, [x], (t) => mb.max(t, [0, 1, 2]), EXACT);
+      agree(`min over rows, ${channels} channels`, [x], (t) => mb.min(t, [0, 1, 2]), EXACT);
+      agree(`moments.variance, ${channels} channels`, [x], (t) => mb.moments(t).variance, EXACT);
+    }
     agree('moments.variance', [inp(rng, [4, 7, 7, 9], 2)], (t) => mb.moments(t).variance, REORDERED);
     agree('moments.mean', [{ values: normals(rng, [50, 6]).map((v) => v + 2), shape: [50, 6] }], (t) => mb.moments(t).mean, REORDERED);
   });
