@@ -15,3 +15,4 @@ export {
 export { adamUpdate, momentumUpdate, rmspropUpdate, adagradUpdate, clipByValue, dotF64 } from './optim';
 export { augWindow, augAffine, augColor, augBlur, augPatch, augNoise, augBlend } from './augment';
 export { depthwiseForward, depthwiseInputGrad, depthwiseFilterGrad } from './depthwise';
+export { channelLinear, channelSums } from './norm';

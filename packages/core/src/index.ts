@@ -20,7 +20,7 @@ export type { ReduceOptions } from './ops/reduce.js';
 export { reshape, broadcastTo, transpose, slice, pad, concat, gather } from './ops/shape.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { MatmulOptions } from './ops/matmul.js';
-export { softmax, logSoftmax, softmaxCrossEntropy, meanSquaredError, moments } from './ops/nn.js';
+export { softmax, logSoftmax, softmaxCrossEntropy, meanSquaredError, moments, batchNorm } from './ops/nn.js';
 export { conv2d, depthwiseConv2d, maxPool2d, avgPool2d, windowOutputSize } from './ops/conv.js';
 export type { Conv2dOptions, Pool2dOptions, Padding } from './ops/conv.js';
 export { inRanges } from './ops/util.js';

@@ -43,6 +43,10 @@ export interface Kernels {
   // assembly/reduce.ts — x viewed as [outer, r, inner], out as [outer, inner].
   reduce(op: number, x: number, out: number, outer: number, r: number, inner: number): void;
   moments(x: number, mean: number, variance: number, rows: number, cols: number): void;
+  // assembly/norm.ts — batch normalization: out = a·x + b·y + k per channel (y = 0: a·x + k);
+  // per-channel Σg and Σg·(x − mean) into sums[0, cols) and sums[cols, 2·cols).
+  channelLinear(x: number, y: number, out: number, a: number, b: number, k: number, rows: number, cols: number): void;
+  channelSums(x: number, g: number, mean: number, sums: number, rows: number, cols: number): void;
   // assembly/softmax.ts — row-wise over the last axis.
   softmax(x: number, out: number, rows: number, cols: number, log: number): void;
   softmaxGrad(y: number, g: number, out: number, rows: number, cols: number, log: number): void;
@@ -107,7 +111,7 @@ export interface Kernels {
 /** Every kernel name, for the check that both builds export all of them. */
 export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
   'heapBase', 'gemm', 'gemmScratchBytes', 'gemmPackedBytes', 'gemmPack', 'gemmTiles', 'fill', 'unary', 'unaryGrad', 'binary', 'where', 'axpby',
-  'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'softmax', 'softmaxGrad',
+  'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'channelLinear', 'channelSums', 'softmax', 'softmaxGrad',
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
   'convScratchBytes', 'conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad',
   'convDirectScratchBytes', 'convDirect', 'convDirectFilterGrad', 'convFlipFilter',

@@ -2,7 +2,7 @@
 // shapes and, for convolution and pooling, several strides, paddings and dilations.
 import { describe, expect, it } from 'vitest';
 import {
-  Rng, Tensor, abs, add, avgPool2d, broadcastTo, concat, conv2d, depthwiseConv2d, div, elu, pad, exp, gather, gradcheck, leakyRelu, linear,
+  Rng, Tensor, abs, add, avgPool2d, batchNorm, broadcastTo, concat, conv2d, depthwiseConv2d, div, elu, pad, exp, gather, gradcheck, leakyRelu, linear,
   log, logSoftmax, matmul, max, maximum, maxPool2d, mean, meanSquaredError, min, minimum, moments, mul, neg, pow,
   randn, rand, relu, reshape, scope, sigmoid, slice, softmax, softmaxCrossEntropy, sqrt, square, sub, sum, tanh,
   tensor, transpose, where, gt,
@@ -150,6 +150,12 @@ describe('gradcheck: softmax family and losses', () => {
       const { mean: m, variance: v } = moments(x);
       return div(sub(x, m), sqrt(add(v, 1e-5)));
     }, [param([2, 3, 3, 2])]);
+  });
+  it('fused batch norm: x, γ and β, channels with and without a SIMD tail', () => {
+    for (const shape of [[2, 3, 3, 2], [5, 8], [3, 2, 2, 6], [4, 17]]) {
+      const c = shape[shape.length - 1];
+      check((x, g, b) => batchNorm(x, g, b, 1e-3).y, [param(shape), param([c], { low: 0.5, high: 2 }), param([c])]);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // Batch normalization (Ioffe & Szegedy 2015) over every axis but the last: [batch, features]
 // (1d) or NHWC images (2d, per channel), with learnable scale γ and shift β.
-import { ShapeError, type Tensor, add, moments, mul, pow, sub } from '@minibatch/core';
+import { ShapeError, type Tensor, add, batchNorm, mul, pow, sub } from '@minibatch/core';
 import { z } from '@minibatch/registry';
 import { initializers } from './initializers.js';
 import { Module, type BufferSpec, type ParamSpec } from './module.js';
@@ -71,22 +71,17 @@ export class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     this.ensureBuilt(x);
     this.outputShape(x.shape.slice(1));
-    let mu: Tensor;
-    let variance: Tensor;
     // A frozen layer (trainable false) normalizes with its running statistics even while the
     // model trains, and leaves them unchanged (Keras's rule for fine-tuning).
     if (this.training && this.trainable) {
-      ({ mean: mu, variance } = moments(x));
-      this.updateRunning(mu, variance, x.size / x.shape[x.rank - 1]);
-    } else {
-      mu = this.buffer('runningMean');
-      variance = this.buffer('runningVar');
+      // core's fused op: statistics and normalization in two passes over x, its gradient in two.
+      const { y, mean, variance } = batchNorm(x, this.param('gamma'), this.param('beta'), this.epsilon);
+      this.updateRunning(mean, variance, x.size / x.shape[x.rank - 1]);
+      return y;
     }
-    // Fold the normalization into one scale and shift per feature, so the full-size tensor
-    // is touched twice (x·scale + shift) instead of four times. A fused batch-norm kernel
-    // would save the remaining passes of forward and backward.
-    const scale = mul(this.param('gamma'), pow(add(variance, this.epsilon), -0.5));
-    const shift = sub(this.param('beta'), mul(mu, scale));
+    // The running statistics, folded into one scale and shift per feature: x·scale + shift.
+    const scale = mul(this.param('gamma'), pow(add(this.buffer('runningVar'), this.epsilon), -0.5));
+    const shift = sub(this.param('beta'), mul(this.buffer('runningMean'), scale));
     return add(mul(x, scale), shift);
   }
 

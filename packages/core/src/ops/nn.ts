@@ -1,10 +1,11 @@
 // Softmax family, losses and batch-norm statistics.
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { tensor } from '../creation.js';
 import { Tensor, empty, record, sizeOf } from '../tensor.js';
 import { mul, square, sub } from './elementwise.js';
 import { mean } from './reduce.js';
 import { broadcastTo, indexTensor, reshape, transpose } from './shape.js';
-import { normAxis } from './util.js';
+import { inParts, normAxis } from './util.js';
 
 function rowwise(name: string, x: Tensor, axis: number, log: boolean): Tensor {
   const ax = normAxis(name, axis, x.rank);
@@ -93,4 +94,82 @@ export function moments(x: Tensor): { mean: Tensor; variance: Tensor } {
   const meanOut = record('moments.mean', m, [x], (g) => [mul(broadcastTo(g, x.shape), 1 / rows)]);
   const varOut = record('moments.variance', v, [x], (g) => [mul(sub(x, m), mul(g, 2 / rows))]);
   return { mean: meanOut, variance: varOut };
+}
+
+/** Row groups that batchNorm's backward sums are split into (fixed by the shape: any thread count gives the same sums). */
+const SUM_GROUPS = 8;
+/** Rows per group, at least, before the sums are split. */
+const SUM_GROUP_ROWS = 256;
+
+/**
+ * Batch normalization in training mode over every axis but the last (the channels):
+ * y = γ·(x − μ)/√(σ² + ε) + β with the batch's mean μ and biased variance σ² (Ioffe &
+ * Szegedy 2015). Fused: forward the statistics and one normalizing pass; backward one pass
+ * of per-channel sums (Σg, Σg·(x − μ)) and one for dx = γ/σ·(g − Σg/N − x̂·Σg·x̂/N)
+ * (composed from elementwise ops the two directions take about twelve passes over x).
+ * `mean` and `variance` are the batch's, for running averages: no gradient flows through them.
+ *
+ * @example
+ * const { y, mean, variance } = batchNorm(x, gamma, beta, 1e-3);  // x: [n, h, w, c], gamma/beta: [c]
+ */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number): { y: Tensor; mean: Tensor; variance: Tensor } {
+  if (x.rank < 1) throw new ShapeError('batchNorm: needs at least one axis');
+  const cols = x.shape[x.rank - 1];
+  const rows = sizeOf(x.shape.slice(0, -1));
+  if (rows === 0) throw new ArgumentError(`batchNorm: no rows to normalize over in ${fmtShape(x.shape)}`);
+  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (t.rank !== 1 || t.shape[0] !== cols) throw new ShapeError(`batchNorm: ${name} must be [${cols}] (one per channel of ${fmtShape(x.shape)}), got ${fmtShape(t.shape)}`);
+  }
+  if (!(epsilon >= 0) || !Number.isFinite(epsilon)) throw new ArgumentError(`batchNorm: epsilon must be a finite number ≥ 0, got ${epsilon}`);
+  const e = x.engine;
+  const mean = empty([cols]);
+  const variance = empty([cols]);
+  e.kernels.moments(x.ptr, mean.ptr, variance.ptr, rows, cols);
+  const mu = mean.data();
+  const g0 = gamma.data();
+  const invStd = Array.from(variance.data(), (v) => 1 / Math.sqrt(v + epsilon));
+  // Channel coefficients, computed in float64: y = a·x + k with a = γ/σ, k = β − μ·a.
+  const b0 = beta.data();
+  const coef = tensor([...invStd.map((s, c) => g0[c] * s), ...invStd.map((s, c) => b0[c] - mu[c] * g0[c] * s)], [2, cols]);
+  const y = empty(x.shape);
+  const at = (t: Tensor, row: number): number => t.ptr + row * cols * 4;
+  inParts(e, 'channelLinear', rows, cols, (first, count) => [at(x, first), 0, at(y, first), coef.ptr, 0, coef.ptr + cols * 4, count, cols]);
+  coef.dispose();
+  record('batchNorm', y, [x, gamma, beta], (g) => {
+    // Σg and Σg·(x − μ) per channel: partial sums of fixed row groups, added in group order.
+    const groups = rows >= SUM_GROUPS * SUM_GROUP_ROWS ? SUM_GROUPS : 1;
+    const per = Math.ceil(rows / groups);
+    const partials = empty([groups, 2, cols]);
+    const parts: number[][] = [];
+    for (let first = 0, i = 0; first < rows; first += per, i++) {
+      parts.push([at(x, first), at(g, first), mean.ptr, partials.ptr + i * 8 * cols, Math.min(per, rows - first), cols]);
+    }
+    e.parallel('channelSums', parts);
+    const p = partials.data();
+    const sg = new Float64Array(cols);
+    const sgx = new Float64Array(cols);
+    for (let i = 0; i < parts.length; i++) {
+      for (let c = 0; c < cols; c++) {
+        sg[c] += p[i * 2 * cols + c];
+        sgx[c] += p[i * 2 * cols + cols + c];
+      }
+    }
+    const dGamma = gamma.requiresGrad ? tensor(Array.from(sgx, (s, c) => s * invStd[c]), [cols]) : null;
+    const dBeta = beta.requiresGrad ? tensor(Array.from(sg), [cols]) : null;
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      // dx = A·g + B·x + K: A = γ/σ, B = −γ/σ³·Σg(x − μ)/N, K = −A·Σg/N − B·μ.
+      const A = invStd.map((s, c) => g0[c] * s);
+      const B = invStd.map((s, c) => (-g0[c] * s * s * s * sgx[c]) / rows);
+      const K = A.map((a, c) => (-a * sg[c]) / rows - B[c] * mu[c]);
+      const abk = tensor([...A, ...B, ...K], [3, cols]);
+      dx = empty(x.shape);
+      const out = dx;
+      inParts(e, 'channelLinear', rows, cols, (first, count) =>
+        [at(g, first), at(x, first), at(out, first), abk.ptr, abk.ptr + cols * 4, abk.ptr + cols * 8, count, cols]);
+      abk.dispose();
+    }
+    return [dx, dGamma, dBeta];
+  });
+  return { y, mean, variance };
 }
