@@ -88,6 +88,47 @@ export function unary(op: i32, x: usize, out: usize, n: i32, alpha: f32): void {
   }
 }
 
+/**
+ * out[r, c] = op(x[r, c] + bias[c]) over rows [0, rows) (bias = 0: op(x)): a layer's bias and
+ * activation in one pass. The same f32 add and the same op functions as binary() then
+ * unary(), so the result is theirs, bit for bit.
+ */
+@inline function biasUnaryRun(op: i32, x: usize, bias: usize, out: usize, rows: i32, cols: i32, alpha: f32): void {
+  const bytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * bytes;
+    const dst = out + <usize>r * bytes;
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (hasVec(op)) {
+        const va = f32x4.splat(alpha);
+        for (; c + 4 <= cols; c += 4) {
+          const o = <usize>c << 2;
+          const v = bias != 0 ? f32x4.add(v128.load(row + o), v128.load(bias + o)) : v128.load(row + o);
+          v128.store(dst + o, unaryVec(op, v, va));
+        }
+      }
+    }
+    for (; c < cols; c++) {
+      const o = <usize>c << 2;
+      const v = bias != 0 ? load<f32>(row + o) + load<f32>(bias + o) : load<f32>(row + o);
+      store<f32>(dst + o, unaryScalar(op, v, alpha));
+    }
+  }
+}
+
+/** biasUnaryRun for the activations whose derivative their output determines (relu, leakyRelu, elu, sigmoid, tanh). */
+export function biasUnary(op: i32, x: usize, bias: usize, out: usize, rows: i32, cols: i32, alpha: f32): void {
+  switch (op) {
+    case 5: biasUnaryRun(5, x, bias, out, rows, cols, alpha); break;
+    case 6: biasUnaryRun(6, x, bias, out, rows, cols, alpha); break;
+    case 7: biasUnaryRun(7, x, bias, out, rows, cols, alpha); break;
+    case 8: biasUnaryRun(8, x, bias, out, rows, cols, alpha); break;
+    case 9: biasUnaryRun(9, x, bias, out, rows, cols, alpha); break;
+    default: unreachable();
+  }
+}
+
 // d out / d x times g, given the input x and the output y of the forward op.
 @inline function gradScalar(op: i32, x: f32, y: f32, g: f32, alpha: f32): f32 {
   switch (op) {

@@ -3,7 +3,7 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { gemm, gemmScratchBytes, gemmPack, gemmPackedBytes, gemmTiles } from './gemm';
-export { fill, unary, unaryGrad, axpby, binary, where } from './elementwise';
+export { fill, unary, unaryGrad, biasUnary, axpby, binary, where } from './elementwise';
 export { stridedCopy, gather, scatterAdd } from './shape';
 export { reduce, moments } from './reduce';
 export { softmax, softmaxGrad, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './softmax';

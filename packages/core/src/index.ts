@@ -13,8 +13,9 @@ export { tensor, full, zeros, ones, randn, rand } from './creation.js';
 export type { RandomOptions } from './creation.js';
 export {
   neg, exp, log, sqrt, abs, relu, leakyRelu, elu, sigmoid, tanh, square, sign, pow,
-  add, sub, mul, div, maximum, minimum, eq, ne, lt, le, gt, ge, where,
+  add, sub, mul, div, maximum, minimum, eq, ne, lt, le, gt, ge, where, biasActivation,
 } from './ops/elementwise.js';
+export type { FusedActivation } from './ops/elementwise.js';
 export { sum, mean, max, min, sumTo } from './ops/reduce.js';
 export type { ReduceOptions } from './ops/reduce.js';
 export { reshape, broadcastTo, transpose, slice, pad, concat, gather } from './ops/shape.js';

@@ -33,6 +33,8 @@ export interface Kernels {
   fill(out: number, n: number, value: number): void;
   unary(op: number, x: number, out: number, n: number, alpha: number): void;
   unaryGrad(op: number, x: number, y: number, g: number, out: number, n: number, alpha: number): void;
+  /** out = op(x + bias[c]) over [rows, cols] (bias 0: none), for Relu, LeakyRelu, Elu, Sigmoid, Tanh. */
+  biasUnary(op: number, x: number, bias: number, out: number, rows: number, cols: number, alpha: number): void;
   binary(op: number, a: number, b: number, out: number, ndim: number, shape: number, aStrides: number, bStrides: number): void;
   where(c: number, a: number, b: number, out: number, ndim: number, shape: number, cStrides: number, aStrides: number, bStrides: number): void;
   axpby(n: number, alpha: number, x: number, beta: number, y: number, out: number): void;
@@ -110,7 +112,7 @@ export interface Kernels {
 
 /** Every kernel name, for the check that both builds export all of them. */
 export const KERNEL_NAMES: readonly (keyof Kernels)[] = [
-  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmPackedBytes', 'gemmPack', 'gemmTiles', 'fill', 'unary', 'unaryGrad', 'binary', 'where', 'axpby',
+  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmPackedBytes', 'gemmPack', 'gemmTiles', 'fill', 'unary', 'unaryGrad', 'biasUnary', 'binary', 'where', 'axpby',
   'stridedCopy', 'gather', 'scatterAdd', 'reduce', 'moments', 'channelLinear', 'channelSums', 'softmax', 'softmaxGrad',
   'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad',
   'convScratchBytes', 'conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad',

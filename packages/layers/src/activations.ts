@@ -1,6 +1,6 @@
 // Activation functions (registry kind 'activation'), usable by name in a layer's
 // `activation:` field and, wrapped in modules (activation-layers.ts), as layers.
-import { type Tensor, ShapeError, add, elu, leakyRelu, maximum, maxPool2d, minimum, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
+import { type FusedActivation, type Tensor, ShapeError, add, elu, leakyRelu, maximum, maxPool2d, minimum, mul, relu, reshape, sigmoid, softmax, tanh } from '@minibatch/core';
 import { define, z, type PluginEntry } from '@minibatch/registry';
 import type { InitializerName } from './initializers.js';
 import { fmtShape } from './util.js';
@@ -13,12 +13,17 @@ export interface Activation {
    * this activation computes pieces·units pre-activations.
    */
   readonly pieces: number;
+  /**
+   * The form core's biasActivation fuses with a layer's bias (one pass instead of two, the
+   * same values): set for the activations whose derivative their output determines.
+   */
+  readonly fused?: { readonly name: FusedActivation; readonly alpha: number };
   apply(x: Tensor): Tensor;
   getConfig(): Record<string, unknown>;
 }
 
-function make(name: string, config: Record<string, unknown>, apply: (x: Tensor) => Tensor, pieces = 1): Activation {
-  return { kind: 'activation', name, pieces, apply, getConfig: () => ({ ...config }) };
+function make(name: string, config: Record<string, unknown>, apply: (x: Tensor) => Tensor, pieces = 1, fused?: Activation['fused']): Activation {
+  return { kind: 'activation', name, pieces, apply, getConfig: () => ({ ...config }), ...(fused !== undefined ? { fused } : {}) };
 }
 
 /** LeCun's scaled tanh constants: f(±1) = ±1 and maximal second derivative at ±1 (Efficient BackProp §4.4). */
@@ -61,20 +66,20 @@ const hardSigmoidOf = (x: Tensor, alpha: number, beta: number): Tensor => clippe
 
 /** Factories of the built-in activations, by registry name. */
 export const activations = {
-  sigmoid: (): Activation => make('sigmoid', {}, sigmoid),
-  tanh: (): Activation => make('tanh', {}, tanh),
+  sigmoid: (): Activation => make('sigmoid', {}, sigmoid, 1, { name: 'sigmoid', alpha: 0 }),
+  tanh: (): Activation => make('tanh', {}, tanh, 1, { name: 'tanh', alpha: 0 }),
   /** 1.7159·tanh(2x/3). */
   scaledTanh: (): Activation => make('scaledTanh', {}, (x) => mul(tanh(mul(x, SCALED_TANH_B)), SCALED_TANH_A)),
-  relu: (): Activation => make('relu', {}, relu),
+  relu: (): Activation => make('relu', {}, relu, 1, { name: 'relu', alpha: 0 }),
   /** x for x > 0, alpha·x otherwise (default alpha 0.01). */
   leakyRelu: (c: { alpha?: number } = {}): Activation => {
     const { alpha } = leakyReluSchema.parse(c);
-    return make('leakyRelu', { alpha }, (x) => leakyRelu(x, alpha));
+    return make('leakyRelu', { alpha }, (x) => leakyRelu(x, alpha), 1, alpha > 0 ? { name: 'leakyRelu', alpha } : undefined);
   },
   /** x for x > 0, alpha·(eˣ − 1) otherwise (default alpha 1). */
   elu: (c: { alpha?: number } = {}): Activation => {
     const { alpha } = eluSchema.parse(c);
-    return make('elu', { alpha }, (x) => elu(x, alpha));
+    return make('elu', { alpha }, (x) => elu(x, alpha), 1, alpha > 0 ? { name: 'elu', alpha } : undefined);
   },
   softmax: (c: { axis?: number } = {}): Activation => {
     const { axis } = softmaxSchema.parse(c);

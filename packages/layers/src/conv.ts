@@ -1,5 +1,5 @@
 // Convolution and pooling layers on NHWC images (filters HWIO), and Flatten.
-import { ShapeError, type Tensor, add, avgPool2d, concat, conv2d, depthwiseConv2d, maxPool2d, mean, reshape, slice, windowOutputSize } from '@minibatch/core';
+import { ShapeError, type Tensor, add, avgPool2d, biasActivation, concat, conv2d, depthwiseConv2d, maxPool2d, mean, reshape, slice, windowOutputSize } from '@minibatch/core';
 import { z, type Registry } from '@minibatch/registry';
 import { defaultKernelInitializer, type Activation } from './activations.js';
 import { Module, type ParamSpec } from './module.js';
@@ -101,6 +101,9 @@ export class Conv2d extends Module {
     this.outputShape(x.shape.slice(1));
     const options = { strides: this.strides, padding: this.padding, dilations: this.dilation };
     let y = groupedConv2d(x, this.param('weight'), this.groups, options);
+    const fused = this.activation?.fused;
+    // Bias and activation in one pass (core's biasActivation: the same values as add, then apply).
+    if (fused !== undefined) return biasActivation(y, this.useBias ? this.param('bias') : null, fused.name, fused.alpha);
     if (this.useBias) y = add(y, this.param('bias'));
     return this.activation === null ? y : this.activation.apply(y);
   }

@@ -3,7 +3,8 @@
 import { Binary, Unary } from '../kernels.js';
 import { Tensor, empty, record } from '../tensor.js';
 import { sumTo } from './reduce.js';
-import { asTensor, broadcastShape, broadcastStrides, mergeDims, type TensorLike } from './util.js';
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { asTensor, broadcastShape, broadcastStrides, inParts, mergeDims, type TensorLike } from './util.js';
 
 // ------------------------------------------------------------------ unary
 
@@ -36,6 +37,48 @@ export const tanh = (x: Tensor): Tensor => unaryOp('tanh', Unary.Tanh, x);
 export const square = (x: Tensor): Tensor => unaryOp('square', Unary.Pow, x, 2);
 /** −1, 0 or 1; no gradient flows through it. */
 export const sign = (x: Tensor): Tensor => unaryOp('sign', Unary.Sign, x);
+
+/** The activations biasActivation fuses: those whose derivative their output determines. */
+export type FusedActivation = 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh';
+const FUSED: Record<FusedActivation, Unary> = {
+  relu: Unary.Relu, leakyRelu: Unary.LeakyRelu, elu: Unary.Elu, sigmoid: Unary.Sigmoid, tanh: Unary.Tanh,
+};
+
+/**
+ * activation(x + bias), the bias broadcast over the last axis (a dense or convolution layer's
+ * channels; null: none), in one pass over x where add then the activation take two. Backward:
+ * one pass for the activation's derivative, taken from the output alone (so x + bias is never
+ * stored), and the bias's column sums. Values and gradients are those of add then the
+ * activation, bit for bit. leakyRelu and elu need alpha > 0: their output then has the sign
+ * of their input.
+ *
+ * @example
+ * const h = biasActivation(matmul(x, w), b, 'relu');   // relu(x·w + b)
+ */
+export function biasActivation(x: Tensor, bias: Tensor | null, activation: FusedActivation, alpha = 0): Tensor {
+  const op = FUSED[activation];
+  if (op === undefined) throw new ArgumentError(`biasActivation: activation must be one of ${Object.keys(FUSED).join(', ')}, got ${String(activation)}`);
+  if ((activation === 'leakyRelu' || activation === 'elu') && !(alpha > 0)) {
+    throw new ArgumentError(`biasActivation: ${activation} needs alpha > 0 (its output then has its input's sign), got ${alpha}`);
+  }
+  const cols = x.rank === 0 ? 1 : x.shape[x.rank - 1];
+  if (bias !== null && (bias.rank !== 1 || bias.shape[0] !== cols)) {
+    throw new ShapeError(`biasActivation: the bias must be [${cols}] (the last axis of ${fmtShape(x.shape)}), got ${fmtShape(bias.shape)}`);
+  }
+  const out = empty(x.shape);
+  const e = out.engine;
+  if (out.size > 0) {
+    inParts(e, 'biasUnary', out.size / cols, cols, (first, count) =>
+      [op, x.ptr + first * cols * 4, bias?.ptr ?? 0, out.ptr + first * cols * 4, count, cols, alpha]);
+  }
+  return record(`biasActivation.${activation}`, out, bias === null ? [x] : [x, bias], (g) => {
+    const dz = empty(x.shape);
+    // With x := y: y > 0 exactly where x + bias > 0 (relu; leakyRelu and elu with alpha > 0); sigmoid's and tanh's use y.
+    e.kernels.unaryGrad(op, out.ptr, out.ptr, g.ptr, dz.ptr, out.size, alpha);
+    const dBias = bias !== null && bias.requiresGrad ? sumTo(dz, bias.shape) : null;
+    return bias === null ? [dz] : [x.requiresGrad ? dz : null, dBias];
+  });
+}
 
 /** x ** p for a number p (a tensor exponent broadcasts through the binary kernel). */
 export function pow(x: Tensor, p: TensorLike): Tensor {
