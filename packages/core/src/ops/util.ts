@@ -7,9 +7,10 @@ import { Tensor, empty } from '../tensor.js';
 
 /** Floats a part should at least touch: below that, waking a worker costs more than it saves. */
 const MIN_PART_FLOATS = 1 << 16;
-/** Parts per thread, at most: more even out a thread that starts late, fewer cost less to hand out. */
-const PARTS_PER_THREAD = 4;
-/** Workspace per part above which inParts cuts only 2 parts per thread. */
+/** Ranges per thread in inRanges, at most: more even out a thread that starts late, fewer cost less to hand out. */
+const RANGES_PER_THREAD = 4;
+/** Parts per thread in inParts: 2, or 1 where each part needs a big workspace of its own (a GEMM's packing buffers). */
+const PARTS_PER_THREAD = 2;
 const BIG_SCRATCH_BYTES = 1 << 18;
 
 /**
@@ -22,8 +23,7 @@ const BIG_SCRATCH_BYTES = 1 << 18;
 export function inParts(e: Engine, kernel: KernelName, units: number, floatsPerUnit: number,
   part: (first: number, count: number, scratch: number) => number[], scratchBytes = 0): void {
   if (units === 0) return;
-  // Parts with a big workspace (a GEMM's packing buffers) are cut less finely: each holds its own.
-  const perThread = scratchBytes > BIG_SCRATCH_BYTES ? 1 : 2;
+  const perThread = scratchBytes > BIG_SCRATCH_BYTES ? 1 : PARTS_PER_THREAD;
   const count = Math.max(1, Math.min(e.threads === 1 ? 1 : e.threads * perThread, units, Math.floor((units * floatsPerUnit) / MIN_PART_FLOATS)));
   const step = Math.ceil(units / count);
   const bytes = Math.ceil(scratchBytes / 64) * 64;
@@ -57,7 +57,7 @@ export interface RangeJob {
 export function inRanges(e: Engine, kernel: KernelName, jobs: readonly RangeJob[]): void {
   let total = 0;
   for (const job of jobs) total += job.size;
-  const count = Math.min(e.threads * PARTS_PER_THREAD, Math.floor(total / MIN_RANGE_FLOATS));
+  const count = Math.min(e.threads * RANGES_PER_THREAD, Math.floor(total / MIN_RANGE_FLOATS));
   if (e.threads === 1 || count < 2) {
     const fn = e.kernels[kernel] as (...a: number[]) => unknown;
     for (const job of jobs) if (job.size > 0) fn(...job.args(0, job.size));
