@@ -3,18 +3,12 @@
 // statistics and all three gradients, on NHWC batches whose channel counts take the kernels'
 // SIMD groups (4, 8, 12, 16, 64) and scalar tails (3, 18); and the same bits on 1 and 2
 // threads (the backward sums are split into row groups fixed by the shape).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as mb from '../src/index.js';
-import { Rng, createEngine, useEngine, type Engine, type Tensor } from '../src/index.js';
+import { Rng, useEngine, type Engine, type Tensor } from '../src/index.js';
+import { oneAndTwoThreads } from './engines.js';
 
-let one: Engine;
-let two: Engine;
-beforeAll(async () => {
-  one = await createEngine({ build: 'simd', threads: 1 });
-  two = await createEngine({ build: 'simd', threads: 2 });
-  await two.ready();
-});
-afterAll(() => two.close());
+const engines = oneAndTwoThreads();
 
 const EPS = 1e-3;
 
@@ -48,8 +42,8 @@ const SHAPES = [[8, 5, 5, 4], [16, 6, 6, 8], [4, 7, 7, 12], [64, 7, 7, 16], [2, 
 
 describe('batchNorm (fused)', () => {
   it.each(SHAPES)('agrees with the composed normalization, [%i, …]', (...shape) => {
-    const fused = run(one, shape, true);
-    const composed = run(one, shape, false);
+    const fused = run(engines.one, shape, true);
+    const composed = run(engines.one, shape, false);
     const names = ['y', 'mean', 'variance', 'dx', 'dγ', 'dβ'];
     fused.forEach((a, i) => {
       const b = composed[i];
@@ -65,8 +59,8 @@ describe('batchNorm (fused)', () => {
 
   it('gives the same bits on 1 and 2 threads (backward sums in fixed row groups)', () => {
     for (const shape of [[64, 14, 14, 64], [64, 28, 28, 8]]) {
-      const a = run(one, shape, true);
-      const b = run(two, shape, true);
+      const a = run(engines.one, shape, true);
+      const b = run(engines.two, shape, true);
       a.forEach((v, i) => expect(Buffer.from(b[i].buffer).equals(Buffer.from(v.buffer))).toBe(true));
     }
   });

@@ -2,18 +2,12 @@
 // be those of add then the activation, bit for bit, for every activation it takes, with and
 // without a bias, for channel counts with SIMD tails, on 1 and 2 threads; and its gradients
 // pass the numeric check.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as mb from '../src/index.js';
-import { Rng, createEngine, gradcheck, scope, useEngine, type Engine, type FusedActivation, type Tensor } from '../src/index.js';
+import { Rng, gradcheck, scope, useEngine, type Engine, type FusedActivation, type Tensor } from '../src/index.js';
+import { oneAndTwoThreads } from './engines.js';
 
-let one: Engine;
-let two: Engine;
-beforeAll(async () => {
-  one = await createEngine({ build: 'simd', threads: 1 });
-  two = await createEngine({ build: 'simd', threads: 2 });
-  await two.ready();
-});
-afterAll(() => two.close());
+const engines = oneAndTwoThreads();
 
 const CASES: [FusedActivation, number, (x: Tensor) => Tensor][] = [
   ['relu', 0, mb.relu],
@@ -48,9 +42,9 @@ describe('biasActivation', () => {
     it(`${act}: the values and gradients of add then ${act}, bit for bit, on 1 and 2 threads`, () => {
       for (const shape of [[64, 28, 28, 8], [33, 7], [5, 3, 3, 16], [130]]) {
         for (const withBias of [true, false]) {
-          const expected = run(one, shape, withBias, act, alpha, composed);
-          const fused = run(one, shape, withBias, act, alpha, null);
-          const threaded = run(two, shape, withBias, act, alpha, null);
+          const expected = run(engines.one, shape, withBias, act, alpha, composed);
+          const fused = run(engines.one, shape, withBias, act, alpha, null);
+          const threaded = run(engines.two, shape, withBias, act, alpha, null);
           expected.forEach((b, i) => {
             expect(fused[i].equals(b), `${act} [${shape}] bias ${withBias}: output ${i}`).toBe(true);
             expect(threaded[i].equals(b), `${act} [${shape}] bias ${withBias}, 2 threads: output ${i}`).toBe(true);

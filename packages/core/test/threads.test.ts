@@ -4,18 +4,12 @@
 // and over a few training steps. The relaxed-SIMD build (fused multiply-add) agrees with
 // the SIMD build within a reordering tolerance.
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as mb from '../src/index.js';
 import { Rng, createEngine, init, useEngine, type Engine, type Tensor } from '../src/index.js';
+import { oneAndTwoThreads } from './engines.js';
 
-let one: Engine;
-let two: Engine;
-
-beforeAll(async () => {
-  one = await createEngine({ build: 'simd', threads: 1 });
-  two = await createEngine({ build: 'simd', threads: 2 });
-});
-afterAll(() => two.close());
+const engines = oneAndTwoThreads();
 
 function normals(seed: number, n: number): Float32Array {
   const rng = new Rng(seed);
@@ -38,8 +32,8 @@ function run(e: Engine, shapes: number[][], fn: (...xs: Tensor[]) => Tensor): Fl
 }
 
 function expectIdentical(shapes: number[][], fn: (...xs: Tensor[]) => Tensor): void {
-  const a = run(one, shapes, fn);
-  const b = run(two, shapes, fn);
+  const a = run(engines.one, shapes, fn);
+  const b = run(engines.two, shapes, fn);
   expect(b.length).toBe(a.length);
   for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
 }
@@ -72,10 +66,10 @@ function trainMlp(e: Engine): Float32Array {
 
 describe('threads', () => {
   it('starts the pool: 2 threads where asked, 1 by request', () => {
-    expect(two.threads).toBe(2);
-    expect(one.threads).toBe(1);
-    expect(two.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(one.memory.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(engines.two.threads).toBe(2);
+    expect(engines.one.threads).toBe(1);
+    expect(engines.two.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(engines.one.memory.buffer).toBeInstanceOf(ArrayBuffer);
   });
 
   it.each([
@@ -110,7 +104,7 @@ describe('threads', () => {
   });
 
   it('a few training steps of an MLP end with identical weights', () => {
-    expect(Buffer.from(trainMlp(two).buffer).equals(Buffer.from(trainMlp(one).buffer))).toBe(true);
+    expect(Buffer.from(trainMlp(engines.two).buffer).equals(Buffer.from(trainMlp(engines.one).buffer))).toBe(true);
   });
 
   it('a worker terminated mid-run: calls go on without waiting for it, it is taken for dead after a second of silence, results stay the same, no deadlock', async () => {
@@ -135,7 +129,7 @@ describe('threads', () => {
       expect(e.threads).toBe(1);
       expect(performance.now() - started).toBeGreaterThan(900); // a second of silence, not one late wake-up
       // Training steps after the loss: exactly the one-thread weights.
-      expect(Buffer.from(trainMlp(e).buffer).equals(Buffer.from(trainMlp(one).buffer))).toBe(true);
+      expect(Buffer.from(trainMlp(e).buffer).equals(Buffer.from(trainMlp(engines.one).buffer))).toBe(true);
       await new Promise((r) => setTimeout(r, 0)); // warnings are emitted on the next tick
       expect(warnings).toEqual([expect.stringMatching(/a worker thread stopped responding; it gets no more work \(0 of 1 workers left\)/)]);
     } finally {
@@ -169,7 +163,7 @@ describe('threads', () => {
     const e = await createEngine({ build: 'simd', threads: 2 });
     e.close();
     const a = run(e, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y));
-    const b = run(one, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y));
+    const b = run(engines.one, [[200, 300], [300, 400]], (x, y) => mb.matmul(x, y));
     expect(Buffer.from(a[0].buffer).equals(Buffer.from(b[0].buffer))).toBe(true);
   });
 
