@@ -1,6 +1,6 @@
 // Dense (fully connected) layer and Maxout, which is a dense layer whose activation takes
 // the max over k pieces.
-import { ShapeError, type Tensor, biasActivation, linear, matmul } from '@minibatch/core';
+import { ShapeError, type Tensor, biasActivation, linear } from '@minibatch/core';
 import { z, type Registry } from '@minibatch/registry';
 import { defaultKernelInitializer, type Activation } from './activations.js';
 import { Module, type ParamSpec } from './module.js';
@@ -74,9 +74,9 @@ export class Dense extends Module {
     this.ensureBuilt(x);
     this.outputShape(x.shape.slice(1));
     const fused = this.activation?.fused;
-    if (fused !== undefined && x.rank === 2) {
-      // Bias and activation in one pass (core's biasActivation: the same values as add, then apply).
-      return biasActivation(matmul(x, this.param('weight')), this.useBias ? this.param('bias') : null, fused.name, fused.alpha);
+    if (fused !== undefined) {
+      // Bias and activation in one pass over the last axis (core's biasActivation: the same values as add, then apply).
+      return biasActivation(linear(x, this.param('weight')), this.useBias ? this.param('bias') : null, fused.name, fused.alpha);
     }
     const y = linear(x, this.param('weight'), this.useBias ? this.param('bias') : undefined);
     return this.activation === null ? y : this.activation.apply(y);

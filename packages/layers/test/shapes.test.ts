@@ -1,7 +1,7 @@
 // Shapes: outputShape() agrees with what forward() produces; Sequential chains shapes;
 // Residual adds x (or its projection) to block(x).
 import { describe, expect, it } from 'vitest';
-import { Rng, ShapeError, type Tensor, add, noGrad, randn, scope } from '@minibatch/core';
+import { Rng, ShapeError, type Tensor, add, linear, noGrad, randn, relu, scope, tanh } from '@minibatch/core';
 import {
   AvgPool2d, BatchNorm, Conv2d, Dense, Flatten, GlobalAvgPool2d, MaxPool2d, Module, ReLU, Residual, Sequential, Tanh,
 } from '../src/index.js';
@@ -64,6 +64,22 @@ describe('outputShape() matches forward()', () => {
     expect(() => new Conv2d({ filters: 1, kernelSize: 1 }).outputShape([784])).toThrow(/expects NHWC images.*reshape flat inputs/);
     expect(() => new MaxPool2d().outputShape([4, 4])).toThrow(ShapeError);
     expect(() => new GlobalAvgPool2d().outputShape([4])).toThrow(/NHWC/);
+  });
+});
+
+describe('fused bias + activation', () => {
+  it('a dense layer gives exactly activation(x·w + b), for relu and tanh', () => {
+    for (const [activation, fn] of [['relu', relu], ['tanh', tanh]] as const) {
+      scope(() => {
+        const layer = new Dense({ units: 6, activation, seed: 3 });
+        const x = randn([4, 5], { rng });
+        const y = noGrad(() => layer.forward(x));
+        const [weight, bias] = layer.parameters();
+        const expected = noGrad(() => fn(linear(x, weight, bias)));
+        expect(y.shape).toEqual([4, 6]);
+        expect(Buffer.from(y.data().buffer).equals(Buffer.from(expected.data().buffer))).toBe(true);
+      });
+    }
   });
 });
 
