@@ -363,7 +363,7 @@ function narrow16(a0: usize, a1: usize, step: usize, len: i32, segs: i32, segStr
 }
 
 /** Stores (or adds) 8 floats at p. */
-@inline function storeRow(p: usize, x: v128, y: v128, add: bool): void {
+@inline export function storeRow(p: usize, x: v128, y: v128, add: bool): void {
   if (add) {
     v128.store(p, f32x4.add(v128.load(p), x));
     v128.store(p, f32x4.add(v128.load(p, 16), y), 16);

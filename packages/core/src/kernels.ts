@@ -71,7 +71,7 @@ export interface Kernels {
   conv2dInputGrad(g: number, filter: number, dx: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, co: number, scratch: number): void;
   // Direct convolution (SIMD builds; dilation 1, co % 8 == 0), no column matrix.
-  convDirectScratchBytes(oh: number, ow: number, sh: number, sw: number, kh: number, kw: number, c: number): number;
+  convDirectScratchBytes(oh: number, ow: number, sh: number, sw: number, kh: number, kw: number, c: number, co: number): number;
   convDirect(x: number, filter: number, out: number, n: number, h: number, w: number, c: number, kh: number, kw: number,
     oh: number, ow: number, sh: number, sw: number, pt: number, pl: number, co: number, scratch: number): void;
   convDirectFilterGrad(x: number, g: number, dfilter: number, n: number, h: number, w: number, c: number, kh: number, kw: number,

@@ -90,6 +90,7 @@ describe('threads', () => {
     expectIdentical([[32, 28, 28, 3], [5, 5, 3, 16]], (x, w) => mb.conv2d(x, w, { padding: 'same' }));
     expectIdentical([[16, 14, 14, 8], [3, 3, 8, 32]], (x, w) => mb.relu(mb.conv2d(x, w, { strides: 2, padding: 'valid' })));
     expectIdentical([[32, 14, 14, 16], [5, 5, 16, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // direct dx
+    expectIdentical([[32, 28, 28, 1], [5, 5, 1, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // one input channel
     expectIdentical([[20, 20, 20, 9], [3, 3, 9, 12]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // chunked im2col
   });
 

@@ -132,7 +132,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
   const direct = undilated && co % 8 === 0 && co <= DIRECT_MAX_CHANNELS;
   const directDx = undilated && geo.sh === 1 && geo.sw === 1 && c % 8 === 0 && c <= DIRECT_MAX_CHANNELS;
   const directArgs = [h, w, c, kh, kw, oh, ow, geo.sh, geo.sw, geo.pt, geo.pl, co] as const;
-  const directBytes = direct ? e.kernels.convDirectScratchBytes(oh, ow, geo.sh, geo.sw, kh, kw, c) : 0;
+  const directBytes = direct ? e.kernels.convDirectScratchBytes(oh, ow, geo.sh, geo.sw, kh, kw, c, co) : 0;
   const chunkBytes = (): number => e.kernels.convScratchBytes(oh, ow, depth);
   const out = empty([n, oh, ow, co]);
   if (out.size === 0 || depth === 0) e.kernels.fill(out.ptr, out.size, 0);
@@ -175,7 +175,7 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
         // filter turned 180° and its channels swapped.
         const turned = empty([kh, kw, co, c]);
         e.kernels.convFlipFilter(filter.ptr, turned.ptr, kh, kw, c, co);
-        const bytes = e.kernels.convDirectScratchBytes(h, w, 1, 1, kh, kw, co);
+        const bytes = e.kernels.convDirectScratchBytes(h, w, 1, 1, kh, kw, co, c);
         inParts(e, 'convDirect', n, inFloats * depth, (first, count, scratch) => [g.ptr + first * outFloats * 4, turned.ptr,
           dxPtr + first * inFloats * 4, count, oh, ow, co, kh, kw, h, w, 1, 1, kh - 1 - geo.pt, kw - 1 - geo.pl, c, scratch], bytes);
       } else {
