@@ -20,7 +20,7 @@ export function fill(out: usize, n: i32, value: f32): void {
     case 2: return Mathf.log(x);
     case 3: return Mathf.sqrt(x);
     case 4: return Mathf.abs(x);
-    case 5: return max<f32>(x, 0); // f32.max: NaN propagates, as f32x4.max in the SIMD path and in TF
+    case 5: return max<f32>(x, 0); // f32.max: NaN propagates, as in the SIMD path and in TF
     case 6: return x > 0 ? x : alpha * x;
     case 7: return x > 0 ? x : alpha * (Mathf.exp(x) - 1);
     case 8: return x >= 0 ? 1 / (1 + Mathf.exp(-x)) : Mathf.exp(x) / (1 + Mathf.exp(x));
@@ -39,7 +39,9 @@ export function fill(out: usize, n: i32, value: f32): void {
     case 0: return f32x4.neg(x);
     case 3: return f32x4.sqrt(x);
     case 4: return f32x4.abs(x);
-    case 5: return f32x4.max(x, f32x4.splat(0));
+    // relu: x where not x ≤ 0, so NaN passes through (f32x4.max's NaN rules cost V8 eight
+    // instructions: measured 1.6× slower as a layer's bias + ReLU).
+    case 5: return v128.andnot(x, f32x4.le(x, f32x4.splat(0)));
     case 6: return v128.bitselect(x, f32x4.mul(x, alpha), f32x4.gt(x, f32x4.splat(0)));
     case 11: return f32x4.mul(x, alpha);
     case 12: return f32x4.add(x, alpha);
