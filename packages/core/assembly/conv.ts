@@ -518,6 +518,7 @@ export function col2im(cols: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, k
 export function maxPool(x: usize, out: usize, argmax: usize, n: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32,
   oh: i32, ow: i32, sh: i32, sw: i32, pt: i32, pl: i32, base: i32): void {
   const vc = ASC_FEATURE_SIMD ? c & ~3 : 0; // channels done four at a time
+  const right = <usize>c << 2, down = <usize>(w * c) << 2; // bytes to a window's next cell, next row
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
@@ -531,7 +532,31 @@ export function maxPool(x: usize, out: usize, argmax: usize, n: i32, h: i32, w: 
           for (let ch = 0; ch < c; ch++) store<i32>(ao + (<usize>ch << 2), -1);
           continue;
         }
-        if (ASC_FEATURE_SIMD) {
+        if (ASC_FEATURE_SIMD && y1 - y0 == 2 && x1 - x0 == 2) {
+          // A whole 2×2 window (the usual pooling): its four cells straight, in the loop's order.
+          const toRight = i32x4.splat(c), toDown = i32x4.splat(w * c), toBoth = i32x4.splat(w * c + c);
+          for (let ch = 0; ch < vc; ch += 4) {
+            const first = ((b * h + y0) * w + x0) * c + ch;
+            const p = x + (<usize>first << 2);
+            const at0 = i32x4.add(i32x4.splat(base + first), i32x4(0, 1, 2, 3));
+            let best = v128.load(p);
+            let at = at0;
+            let v = v128.load(p + right);
+            let wins = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, wins);
+            at = v128.bitselect(i32x4.add(at0, toRight), at, wins);
+            v = v128.load(p + down);
+            wins = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, wins);
+            at = v128.bitselect(i32x4.add(at0, toDown), at, wins);
+            v = v128.load(p + down + right);
+            wins = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, wins);
+            at = v128.bitselect(i32x4.add(at0, toBoth), at, wins);
+            v128.store(vo + (<usize>ch << 2), best);
+            v128.store(ao + (<usize>ch << 2), at);
+          }
+        } else if (ASC_FEATURE_SIMD) {
           for (let ch = 0; ch < vc; ch += 4) {
             // Start from the window's first cell (so an all −∞ window still has an argmax).
             const first = ((b * h + y0) * w + x0) * c + ch;

@@ -159,6 +159,12 @@ describe('SIMD and scalar builds agree', () => {
       agree(`maxPool2d ${size}/${strides} ${padding}`, [x], (t) => mb.maxPool2d(t, { size, strides, padding }), EXACT);
       agree(`avgPool2d ${size}/${strides} ${padding}`, [x], (t) => mb.avgPool2d(t, { size, strides, padding }), EXACT);
     }
+    // Ties, ±0, −∞ windows and NaN in whole 2×2 windows (the SIMD kernel's straight path) and
+    // in the channels past the last 4 (the scalar tail): the same maxima, and each gradient
+    // at the same cell (ties keep the first; NaN wins).
+    const pick = [-Infinity, -1, -0, 0, 1, 2, NaN];
+    const tied: Input = { values: Float32Array.from({ length: 2 * 6 * 8 * 6 }, () => pick[Math.abs(Math.floor(rng.normal() * 3)) % pick.length]), shape: [2, 6, 8, 6] };
+    agree('maxPool2d 2/2 with ties, ±0, −∞ and NaN', [tied], (t) => mb.maxPool2d(t, { size: 2 }), EXACT);
   });
 
   it('softmax cross-entropy, softmax and logSoftmax', () => {
