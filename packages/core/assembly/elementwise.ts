@@ -96,6 +96,34 @@ export function unary(op: i32, x: usize, out: usize, n: i32, alpha: f32): void {
  * unary(), so the result is theirs, bit for bit.
  */
 @inline function biasUnaryRun(op: i32, x: usize, bias: usize, out: usize, rows: i32, cols: i32, alpha: f32): void {
+  if (ASC_FEATURE_SIMD && hasVec(op) && (cols & 3) == 0) {
+    // Rows of whole vectors are one flat run, the bias cycling along it: a convolution's 8 or
+    // 16 channels made a loop per row of 2–4 vectors (measured: 2× slower on 50,176 × 8).
+    if (bias == 0) {
+      unaryRun(op, x, out, rows * cols, alpha);
+      return;
+    }
+    const va = f32x4.splat(alpha);
+    const rowBytes = <usize>cols << 2;
+    const end = x + <usize>rows * rowBytes;
+    let k: usize = 0;
+    if ((cols & 7) == 0) {
+      // Two vectors a step (the loop's own instructions were half of its cost).
+      for (let p = x, d = out; p < end; p += 32, d += 32) {
+        v128.store(d, unaryVec(op, f32x4.add(v128.load(p), v128.load(bias + k)), va));
+        v128.store(d, unaryVec(op, f32x4.add(v128.load(p, 16), v128.load(bias + k, 16)), va), 16);
+        k += 32;
+        if (k == rowBytes) k = 0;
+      }
+      return;
+    }
+    for (let p = x, d = out; p < end; p += 16, d += 16) {
+      v128.store(d, unaryVec(op, f32x4.add(v128.load(p), v128.load(bias + k)), va));
+      k += 16;
+      if (k == rowBytes) k = 0;
+    }
+    return;
+  }
   const bytes = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * bytes;

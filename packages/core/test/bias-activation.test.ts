@@ -40,7 +40,7 @@ function run(e: Engine, shape: number[], withBias: boolean, act: FusedActivation
 describe('biasActivation', () => {
   for (const [act, alpha, composed] of CASES) {
     it(`${act}: the values and gradients of add then ${act}, bit for bit, on 1 and 2 threads`, () => {
-      for (const shape of [[64, 28, 28, 8], [33, 7], [5, 3, 3, 16], [130]]) {
+      for (const shape of [[64, 28, 28, 8], [33, 7], [5, 3, 3, 16], [9, 5, 12], [130]]) {
         for (const withBias of [true, false]) {
           const expected = run(engines.one, shape, withBias, act, alpha, composed);
           const fused = run(engines.one, shape, withBias, act, alpha, null);
