@@ -38,21 +38,24 @@ describe('direct convolution with one input channel', () => {
     }
   });
 
-  it('filter gradients pass the numeric check for 1 to 7 taps per kernel row and strides 1 and 2', () => {
+  it('filter gradients pass the numeric check for 1 to 7 taps per kernel row, strides 1 and 2, taps in registers or strips', () => {
     const rng = new Rng(12);
-    const cases: { kernel: [number, number]; strides: [number, number]; padding: Padding }[] = [
-      { kernel: [1, 1], strides: [1, 1], padding: 'same' },
-      { kernel: [2, 2], strides: [1, 1], padding: 'valid' },
-      { kernel: [3, 3], strides: [1, 2], padding: 'same' },
-      { kernel: [2, 4], strides: [2, 1], padding: 'same' },
-      { kernel: [3, 5], strides: [1, 1], padding: 'same' },
-      { kernel: [2, 6], strides: [2, 2], padding: 'valid' },
-      { kernel: [3, 7], strides: [1, 1], padding: 'same' },
+    // 8 channels, or whole groups of 5 taps: taps in registers; 16 channels otherwise: strips.
+    const cases: { kernel: [number, number]; co: number; strides: [number, number]; padding: Padding }[] = [
+      { kernel: [1, 1], co: 8, strides: [1, 1], padding: 'same' },
+      { kernel: [2, 2], co: 8, strides: [1, 1], padding: 'valid' },
+      { kernel: [3, 3], co: 8, strides: [1, 2], padding: 'same' },
+      { kernel: [2, 4], co: 8, strides: [2, 1], padding: 'same' },
+      { kernel: [3, 5], co: 8, strides: [1, 1], padding: 'same' },
+      { kernel: [2, 6], co: 8, strides: [2, 2], padding: 'valid' },
+      { kernel: [3, 7], co: 8, strides: [1, 1], padding: 'same' },
+      { kernel: [2, 5], co: 16, strides: [1, 1], padding: 'same' },
+      { kernel: [3, 3], co: 16, strides: [1, 1], padding: 'same' },
     ];
     for (const c of cases) {
       scope(() => {
         const x = normals(rng, [2, 6, 10, 1]).setRequiresGrad();
-        const f = normals(rng, [c.kernel[0], c.kernel[1], 1, 8]).setRequiresGrad();
+        const f = normals(rng, [c.kernel[0], c.kernel[1], 1, c.co]).setRequiresGrad();
         const result = gradcheck((a, w) => mb.conv2d(a, w, { strides: c.strides, padding: c.padding }), [x, f], { maxEntries: 60, seed: 3 });
         expect(result.ok, `${JSON.stringify(c)}: ${JSON.stringify(result.failures.slice(0, 3))}`).toBe(true);
       });
