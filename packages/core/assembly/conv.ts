@@ -366,7 +366,6 @@ function tapSums(T: i32, src: usize, pixStep: usize, rowStep: usize, g: usize, c
   if (T > 4) storeRow(dst + 4 * gStep, s40, s41, add);
 }
 
-
 /** out [kh, kw, co, c] = filter [kh, kw, c, co] turned 180° with its channels swapped: the filter of the input gradient. */
 export function convFlipFilter(filter: usize, out: usize, kh: i32, kw: i32, c: i32, co: i32): void {
   for (let ky = 0; ky < kh; ky++) {
