@@ -2,6 +2,10 @@
 // (wasm backend with one thread, cpu backend) and PyTorch (CPU, 1 and all threads; see
 // train_torch.py). Same models, same data, same optimizer; each system/case trains in its
 // own child process, so no JIT, heap or thread pool carries over from one to the next.
+// minibatch runs twice: `minibatch-Nt` with the kernels init() picks by default (on Node 20:
+// 'simd'), `minibatch-relaxed-Nt` with the 'relaxed-simd' build, whose multiply-adds are
+// fused (an FMA): the build Node 22+ and Chrome 114+ pick by default, which Node 20 runs with
+// --experimental-wasm-relaxed-simd (given to that child only).
 //
 //   node bench/train.mjs                  a human table per case, then ratios
 //   node bench/train.mjs --json           one JSON object per line per figure (see DESIGN.md)
@@ -53,7 +57,10 @@ const argv = process.argv.slice(2);
 
 // Thread counts: 1 and all cores, or --threads-list 1,2,4 (bench/scaling.mjs passes it).
 const THREADS = argv.includes('--threads-list') ? threadsFlag(argv, 'train', availableParallelism()) : [...new Set([1, availableParallelism()])];
-const SYSTEMS = [...THREADS.map((n) => `minibatch-${n}t`), 'tfjs-wasm', 'tfjs-cpu', ...THREADS.map((n) => `torch-${n}t`)];
+const SYSTEMS = [...THREADS.map((n) => `minibatch-${n}t`), ...THREADS.map((n) => `minibatch-relaxed-${n}t`), 'tfjs-wasm', 'tfjs-cpu',
+  ...THREADS.map((n) => `torch-${n}t`)];
+/** What a Node older than 22 needs to run the relaxed-SIMD build (Node 22+ enables it). */
+const RELAXED_FLAGS = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
 
 // ------------------------------------------------------------------ the orchestrator
 
@@ -86,8 +93,9 @@ async function main() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  // Our own failures fail the run; a peer that cannot train a model is a result.
-  if (records.some((r) => r.metric === 'error' && r.system.startsWith('minibatch'))) process.exitCode = 1;
+  // Our own failures fail the run; a peer that cannot train a model, or a JavaScript engine
+  // without relaxed SIMD, is a result.
+  if (records.some((r) => r.metric === 'error' && r.system.startsWith('minibatch') && !r.note.startsWith('skipped'))) process.exitCode = 1;
 }
 
 /** Writes the standard split as raw little-endian files for the children. */
@@ -124,7 +132,8 @@ function runCell({ kase, system, dir, budgetS, python }) {
     delete env.OPENBLAS_L2_SIZE;
     env.OMP_NUM_THREADS = String(threads);
   } else {
-    [command, args] = [process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(job)]];
+    const flags = system.startsWith('minibatch-relaxed') ? RELAXED_FLAGS : [];
+    [command, args] = [process.execPath, [...flags, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)]];
   }
   // The children's own output (TF.js's hints, Python warnings) stays out of the table and the JSON.
   const run = spawnSync(command, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: (budgetS * 4 + 300) * 1000 });
@@ -184,19 +193,20 @@ function printCase(kase, records) {
   const lifes = systems.filter((system) => get(system, 'first_step_s'));
   if (lifes.length > 0) {
     console.log('\nstart-up (spawn → first finished step) and peak memory (process RSS, the whole run)');
+    const nameWidth = Math.max(...lifes.map((system) => system.length));
     for (const system of lifes) {
       const m = get(system, 'peak_rss_bytes');
-      console.log(`  ${system.padEnd(14)} ${String(get(system, 'first_step_s').value).padStart(6)} s  ${mib(m.value).padStart(8)} RSS${m.wasm_memory_bytes !== undefined ? `  (WebAssembly memory ${mib(m.wasm_memory_bytes)})` : ''}`);
+      console.log(`  ${system.padEnd(nameWidth)} ${String(get(system, 'first_step_s').value).padStart(6)} s  ${mib(m.value).padStart(8)} RSS${m.wasm_memory_bytes !== undefined ? `  (WebAssembly memory ${mib(m.wasm_memory_bytes)})` : ''}`);
     }
   }
   // Ratios of our medians to each peer's, from the records.
   const ours = systems.filter((s) => s.startsWith('minibatch') && get(s, 'samples_per_s'));
   const peers = systems.filter((s) => !s.startsWith('minibatch') && get(s, 'samples_per_s'));
   if (ours.length > 0 && peers.length > 0) {
-    console.log(`\nsamples/s ratio (medians)  ${ours.map((s) => s.padStart(13)).join('')}`);
+    console.log(`\nsamples/s ratio (medians)  ${ours.map((s) => s.padStart(Math.max(13, s.length + 1))).join('')}`);
     for (const p of peers) {
       const v = get(p, 'samples_per_s').value;
-      console.log(`  ÷ ${p.padEnd(23)} ${ours.map((s) => `${(get(s, 'samples_per_s').value / v).toFixed(2)}×`.padStart(13)).join('')}`);
+      console.log(`  ÷ ${p.padEnd(23)} ${ours.map((s) => `${(get(s, 'samples_per_s').value / v).toFixed(2)}×`.padStart(Math.max(13, s.length + 1))).join('')}`);
     }
   }
 }
@@ -284,8 +294,17 @@ async function child(job) {
 }
 
 async function trainMinibatch(job) {
-  const { init } = await import('@minibatch/core');
-  const engine = await init({ threads: job.threads }); // before anything allocates: the pool starts here
+  const { init, createEngine } = await import('@minibatch/core');
+  const relaxed = job.system.startsWith('minibatch-relaxed');
+  if (relaxed) {
+    // Probe first: a JavaScript engine without relaxed SIMD is a row that says so, not a failure.
+    try {
+      (await createEngine({ build: 'relaxed-simd', threads: 1 })).close();
+    } catch (error) {
+      return { error: `skipped: ${explain(error)}` };
+    }
+  }
+  const engine = await init({ threads: job.threads, ...(relaxed ? { build: 'relaxed-simd' } : {}) }); // before anything allocates: the pool starts here
   const threads = engine.threads ?? 1; // a core without the threads option runs one
   const { createDataset } = await import('@minibatch/data');
   const { Conv2d, Dense, Flatten, MaxPool2d, Sequential } = await import('@minibatch/layers');
