@@ -15,13 +15,15 @@ describe('direct convolution with one input channel', () => {
   it('computes every output pixel bit for bit as the strip kernel does (rows of 8 pixels and more, and fewer)', () => {
     // Output rows of 5–7 pixels take the strip kernel; the same image widened to rows of 8 or
     // more takes the pixel kernel (with a last group that overlaps the one before when the
-    // row is not a multiple of 8). The first columns see the same windows in both.
+    // row is not a multiple of 8). Without padding left or right, the first columns see the
+    // same windows in both.
     const rng = new Rng(11);
     const cases: { kernel: [number, number]; co: number; strides: [number, number]; padding: Padding; narrow: number; wide: number }[] = [
       { kernel: [5, 5], co: 8, strides: [1, 1], padding: 'valid', narrow: 11, wide: 32 },
       { kernel: [5, 5], co: 16, strides: [1, 1], padding: 'valid', narrow: 10, wide: 17 },
       { kernel: [3, 7], co: 24, strides: [2, 1], padding: 'valid', narrow: 12, wide: 19 },
       { kernel: [2, 3], co: 32, strides: [1, 1], padding: [[1, 0], [0, 0]], narrow: 9, wide: 13 },
+      { kernel: [1, 1], co: 8, strides: [1, 1], padding: [[1, 1], [0, 0]], narrow: 5, wide: 12 }, // padded: not the pointwise GEMM
     ];
     for (const c of cases) {
       scope(() => {
@@ -42,7 +44,7 @@ describe('direct convolution with one input channel', () => {
     const rng = new Rng(12);
     // 8 channels, or whole groups of 5 taps: taps in registers; 16 channels otherwise: strips.
     const cases: { kernel: [number, number]; co: number; strides: [number, number]; padding: Padding }[] = [
-      { kernel: [1, 1], co: 8, strides: [1, 1], padding: 'same' },
+      { kernel: [1, 1], co: 8, strides: [1, 1], padding: 1 }, // padded: the direct kernel, not the pointwise GEMM
       { kernel: [2, 2], co: 8, strides: [1, 1], padding: 'valid' },
       { kernel: [3, 3], co: 8, strides: [1, 2], padding: 'same' },
       { kernel: [2, 4], co: 8, strides: [2, 1], padding: 'same' },
