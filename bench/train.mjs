@@ -294,17 +294,16 @@ async function child(job) {
 }
 
 async function trainMinibatch(job) {
-  const { init, createEngine } = await import('@minibatch/core');
+  const { init } = await import('@minibatch/core');
   const relaxed = job.system.startsWith('minibatch-relaxed');
-  if (relaxed) {
-    // Probe first: a JavaScript engine without relaxed SIMD is a row that says so, not a failure.
-    try {
-      (await createEngine({ build: 'relaxed-simd', threads: 1 })).close();
-    } catch (error) {
-      return { error: `skipped: ${explain(error)}` };
-    }
+  let engine;
+  try {
+    engine = await init({ threads: job.threads, ...(relaxed ? { build: 'relaxed-simd' } : {}) }); // before anything allocates: the pool starts here
+  } catch (error) {
+    // A JavaScript engine without relaxed SIMD is a row that says so, not a failure.
+    if (relaxed) return { error: `skipped: ${explain(error)}` };
+    throw error;
   }
-  const engine = await init({ threads: job.threads, ...(relaxed ? { build: 'relaxed-simd' } : {}) }); // before anything allocates: the pool starts here
   const threads = engine.threads ?? 1; // a core without the threads option runs one
   const { createDataset } = await import('@minibatch/data');
   const { Conv2d, Dense, Flatten, MaxPool2d, Sequential } = await import('@minibatch/layers');
