@@ -91,6 +91,17 @@ describe('threads', () => {
     expectIdentical([[16, 14, 14, 8], [3, 3, 8, 32]], (x, w) => mb.relu(mb.conv2d(x, w, { strides: 2, padding: 'valid' })));
     expectIdentical([[32, 14, 14, 16], [5, 5, 16, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // direct dx
     expectIdentical([[32, 28, 28, 1], [5, 5, 1, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // one input channel
+  });
+
+  it('conv2d on one image: cut into bands of output rows on 2 threads, identical to 1 thread', () => {
+    // A band is the kernel on the whole image with its top padding moved: the one-channel,
+    // strip and chunked kernels, stride 2, dilation, uneven bands, and the direct input gradient.
+    expectIdentical([[1, 64, 64, 1], [5, 5, 1, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' }));
+    expectIdentical([[1, 40, 40, 16], [5, 5, 16, 8]], (x, w) => mb.conv2d(x, w, { padding: 'same' }));
+    expectIdentical([[1, 91, 91, 3], [3, 3, 3, 32]], (x, w) => mb.conv2d(x, w, { strides: 2, padding: 'same' }));
+    expectIdentical([[1, 30, 30, 9], [3, 3, 9, 40]], (x, w) => mb.conv2d(x, w, { padding: 'same' }));
+    expectIdentical([[1, 40, 40, 4], [3, 3, 4, 16]], (x, w) => mb.conv2d(x, w, { dilations: 2, padding: 'same' }));
+    expectIdentical([[1, 37, 33, 8], [4, 3, 8, 16]], (x, w) => mb.conv2d(x, w, { padding: [[3, 0], [1, 2]] }));
     expectIdentical([[20, 20, 20, 9], [3, 3, 9, 12]], (x, w) => mb.conv2d(x, w, { padding: 'same' })); // chunked im2col
   });
 

@@ -6,7 +6,9 @@
 // output channels they run directly on a zero-bordered copy of each image (and dx is then
 // the direct convolution of g with the filter turned 180°, at stride 1); otherwise im2col +
 // GEMM a chunk of images at a time, in L2-sized scratch.
+import type { Engine } from '../engine.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import type { KernelName } from '../pool.js';
 import { Tensor, empty, record } from '../tensor.js';
 import { gemmRaw } from './matmul.js';
 import { sum } from './reduce.js';
@@ -17,6 +19,41 @@ import { inParts } from './util.js';
 const FILTER_GROUPS = 8;
 /** Most output channels the direct convolution takes (beyond, im2col + the blocked GEMM wins). */
 const DIRECT_MAX_CHANNELS = 32;
+
+/** Multiply-adds a band of output rows should at least have (below, waking a worker costs more). */
+const MIN_BAND_MACS = 1 << 18;
+
+/**
+ * Runs a convolution kernel that writes its output image by image (convDirect,
+ * conv2dForward) over n images: in parts of whole images (inParts, `unitFloats` each), or —
+ * when the batch has fewer images than threads, as in inference on one image — in bands of
+ * output rows, so that every thread still gets work. A band is the same kernel on the whole
+ * input image with fewer output rows and the top padding moved up by the rows before it
+ * (pt − first·sh, negative past the padding), so each output is computed exactly as the
+ * whole image computes it. `args` gives the kernel's arguments for `count` images from input
+ * `x` to output `out`, with `rows` output rows, top padding `pt` and workspace at `scratch`.
+ */
+function imagesOrBands(e: Engine, kernel: KernelName, n: number, x: number, inFloats: number, out: number, oh: number,
+  rowFloats: number, unitFloats: number, macs: number, pt: number, sh: number, scratchBytes: number,
+  args: (x: number, out: number, count: number, rows: number, pt: number, scratch: number) => number[]): void {
+  const outFloats = oh * rowFloats;
+  const bands = e.threads > n ? Math.min(oh, Math.ceil((2 * e.threads) / n), Math.floor(macs / MIN_BAND_MACS)) : 1;
+  if (bands < 2) {
+    inParts(e, kernel, n, unitFloats, (first, count, scratch) =>
+      args(x + first * inFloats * 4, out + first * outFloats * 4, count, oh, pt, scratch), scratchBytes);
+    return;
+  }
+  const per = Math.ceil(oh / bands);
+  const bytes = Math.ceil(scratchBytes / 64) * 64; // a band needs no more workspace than its image
+  const scratch = e.scratch(bytes * n * Math.ceil(oh / per));
+  const parts: number[][] = [];
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy += per) {
+      parts.push(args(x + b * inFloats * 4, out + (b * outFloats + oy * rowFloats) * 4, 1, Math.min(per, oh - oy), pt - oy * sh, scratch + parts.length * bytes));
+    }
+  }
+  e.parallel(kernel, parts);
+}
 
 /** 'valid', 'same' (TF rules), one number for every side, or [[top, bottom], [left, right]]. */
 export type Padding = 'valid' | 'same' | number | readonly [readonly [number, number], readonly [number, number]];
@@ -138,11 +175,11 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
   if (out.size === 0 || depth === 0) e.kernels.fill(out.ptr, out.size, 0);
   else if (pointwise) gemmRaw(out, 0, x, 0, filter, 0, rows, co, depth, false, false, false);
   else if (direct) {
-    inParts(e, 'convDirect', n, outFloats * depth, (first, count, scratch) =>
-      [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...directArgs, scratch], directBytes);
+    imagesOrBands(e, 'convDirect', n, x.ptr, inFloats, out.ptr, oh, ow * co, outFloats * depth, outFloats * depth, geo.pt, geo.sh, directBytes,
+      (xp, op, count, rowsOut, pt, scratch) => [xp, filter.ptr, op, count, h, w, c, kh, kw, rowsOut, ow, geo.sh, geo.sw, pt, geo.pl, co, scratch]);
   } else {
-    inParts(e, 'conv2dForward', n, colFloats, (first, count, scratch) =>
-      [x.ptr + first * inFloats * 4, filter.ptr, out.ptr + first * outFloats * 4, count, ...args, scratch], chunkBytes());
+    imagesOrBands(e, 'conv2dForward', n, x.ptr, inFloats, out.ptr, oh, ow * co, colFloats, outFloats * depth, geo.pt, geo.sh, chunkBytes(),
+      (xp, op, count, rowsOut, pt, scratch) => [xp, filter.ptr, op, count, h, w, c, kh, kw, rowsOut, ow, geo.sh, geo.sw, pt, geo.pl, geo.dh, geo.dw, co, scratch]);
   }
   return record('conv2d', out, [x, filter], (g) => {
     let dx: Tensor | null = null;
@@ -176,8 +213,8 @@ export function conv2d(x: Tensor, filter: Tensor, options: Conv2dOptions = {}): 
         const turned = empty([kh, kw, co, c]);
         e.kernels.convFlipFilter(filter.ptr, turned.ptr, kh, kw, c, co);
         const bytes = e.kernels.convDirectScratchBytes(h, w, 1, 1, kh, kw, co, c);
-        inParts(e, 'convDirect', n, inFloats * depth, (first, count, scratch) => [g.ptr + first * outFloats * 4, turned.ptr,
-          dxPtr + first * inFloats * 4, count, oh, ow, co, kh, kw, h, w, 1, 1, kh - 1 - geo.pt, kw - 1 - geo.pl, c, scratch], bytes);
+        imagesOrBands(e, 'convDirect', n, g.ptr, outFloats, dxPtr, h, w * c, inFloats * depth, inFloats * depth, kh - 1 - geo.pt, 1, bytes,
+          (gp, dp, count, rowsOut, pt, scratch) => [gp, turned.ptr, dp, count, oh, ow, co, kh, kw, rowsOut, w, 1, 1, pt, kw - 1 - geo.pl, c, scratch]);
       } else {
         inParts(e, 'conv2dInputGrad', n, colFloats, (first, count, scratch) =>
           [g.ptr + first * outFloats * 4, filter.ptr, dxPtr + first * inFloats * 4, count, ...args, scratch], chunkBytes());
