@@ -30,8 +30,9 @@ const MIN_BAND_MACS = 1 << 18;
  * output rows, so that every thread still gets work. A band is the same kernel on the whole
  * input image with fewer output rows and the top padding moved up by the rows before it
  * (pt − first·sh, negative past the padding), so each output is computed exactly as the
- * whole image computes it. `args` gives the kernel's arguments for `count` images from input
- * `x` to output `out`, with `rows` output rows, top padding `pt` and workspace at `scratch`.
+ * whole image computes it; an image of `macs` multiply-adds gets a band per MIN_BAND_MACS at
+ * most. `args` gives the kernel's arguments for `count` images from input `x` to output
+ * `out`, with `rows` output rows, top padding `pt` and workspace at `scratch`.
  */
 function imagesOrBands(e: Engine, kernel: KernelName, n: number, x: number, inFloats: number, out: number, oh: number,
   rowFloats: number, unitFloats: number, macs: number, pt: number, sh: number, scratchBytes: number,
