@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as mb from '../src/index.js';
 import { Rng, createEngine, init, useEngine, type Engine, type Tensor } from '../src/index.js';
+import { tileGrid } from '../src/ops/matmul.js';
 import { oneAndTwoThreads } from './engines.js';
 
 const engines = oneAndTwoThreads();
@@ -113,6 +114,20 @@ describe('threads', () => {
   it('pooling and big elementwise ops, forward and backward: identical on 1 and 2 threads', () => {
     expectIdentical([[64, 28, 28, 8]], (x) => mb.maxPool2d(mb.relu(x), { size: 2 }));
     expectIdentical([[64, 28, 28, 8]], (x) => mb.tanh(mb.sigmoid(x)));
+  });
+
+  it('a shared GEMM gives every thread the same number of tiles where the strips allow', () => {
+    // The MLP's products (batch 64, 784-256-128-10): [m, n, k] → row and column strips of 5 × 8.
+    for (const [m, n, k] of [[64, 256, 784], [64, 128, 256], [64, 256, 128], [256, 128, 64], [784, 256, 64], [128, 512, 512]]) {
+      const [mStrips, nStrips] = [Math.ceil(m / 5), Math.ceil(n / 8)];
+      for (const threads of [2, 4]) {
+        const [rows, cols] = tileGrid(mStrips, nStrips, k, mStrips * 5 * k * 16, nStrips * 8 * k * 4, threads, 4 * threads);
+        const sizes = (total: number, count: number) => Array.from({ length: count }, (_, p) => Math.floor(((p + 1) * total) / count) - Math.floor((p * total) / count));
+        const blocks = sizes(mStrips, rows).flatMap((r) => sizes(nStrips, cols).map((c) => r * c));
+        expect(blocks.length % threads, `${m}×${n}×${k} on ${threads}`).toBe(0);
+        expect(Math.max(...blocks) - Math.min(...blocks), `${m}×${n}×${k} on ${threads}: blocks ${blocks}`).toBeLessThanOrEqual(Math.max(...blocks) / 8);
+      }
+    }
   });
 
   it('a few training steps of an MLP end with identical weights', () => {

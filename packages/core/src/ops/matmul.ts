@@ -25,6 +25,8 @@ const SHARED_PACK_BYTES = 8 << 20;
 const BLOCK_MACS = 1 << 19;
 /** Blocks per thread, at most: more even out a late thread, fewer re-read the packed operands less. */
 const BLOCKS_PER_THREAD = 4;
+/** Multiply-adds that re-reading a byte of packed operand costs, about (fitted to 1 × 2 … 1 × 16 grids). */
+const REREAD_MACS = 1 / 8;
 
 /**
  * Runs the GEMM kernel: c (m×n) = op(a)·op(b), a and b given by element offsets. Big
@@ -80,16 +82,14 @@ export function gemmRaw(c: Tensor, cOffset: number, a: Tensor, aOffset: number, 
 /**
  * A product whose packed operands are small (the dense layers of a mini-batch): the threads
  * pack op(a) and op(b) together, once (gemmPack, by strips), then compute C in blocks of
- * tiles (gemmTiles) that each thread claims when it is free. The blocks are about square in
- * bytes of packed operand, so that together they re-read as little of it as they can.
+ * tiles (gemmTiles) that each thread claims when it is free, in the grid tileGrid chooses.
  */
 function sharedGemm(e: Engine, aPtr: number, lda: number, transA: boolean, aBytes: number, bPtr: number, ldb: number,
   transB: boolean, bBytes: number, cPtr: number, m: number, n: number, k: number, accumulate: boolean): void {
   const mStrips = Math.ceil(m / MR);
   const nStrips = Math.ceil(n / NR);
-  const blocks = Math.max(e.threads, Math.min(e.threads * BLOCKS_PER_THREAD, Math.floor((m * n * k) / BLOCK_MACS)));
-  const rowBlocks = Math.min(mStrips, Math.max(1, Math.round(Math.sqrt((blocks * aBytes) / bBytes))));
-  const colBlocks = Math.min(nStrips, Math.max(1, Math.round(blocks / rowBlocks)));
+  const most = Math.max(e.threads, Math.min(e.threads * BLOCKS_PER_THREAD, Math.floor((m * n * k) / BLOCK_MACS)));
+  const [rowBlocks, colBlocks] = tileGrid(mStrips, nStrips, k, aBytes, bBytes, e.threads, most);
   const tileBytes = 64 * Math.ceil((MR * NR * 4) / 64);
   const packedA = e.scratch(aBytes + bBytes + rowBlocks * colBlocks * tileBytes);
   const packedB = packedA + aBytes;
@@ -111,6 +111,28 @@ function sharedGemm(e: Engine, aPtr: number, lda: number, transA: boolean, aByte
     }
   }
   e.parallel('gemmTiles', tileParts);
+}
+
+/**
+ * How sharedGemm cuts C's tiles into blocks: the grid (row blocks × column blocks, at most
+ * `most` blocks) whose slowest thread finishes first. Blocks are claimed in turn, so that
+ * thread computes ⌈blocks / threads⌉ of the largest; and each column block re-reads all of
+ * packed op(A), each row block all of op(B), a byte of which costs about REREAD_MACS
+ * multiply-adds. (The grid that is square in bytes had 3 or 9 blocks for the MLP's products:
+ * on 2 threads one thread computed 5 of 9 and the other waited, 10–28% slower than 2 or 4.)
+ */
+export function tileGrid(mStrips: number, nStrips: number, k: number, aBytes: number, bBytes: number,
+  threads: number, most: number): [number, number] {
+  let best: [number, number] = [1, 1];
+  let bestCost = Infinity;
+  for (let rows = 1; rows <= Math.min(mStrips, most); rows++) {
+    for (let cols = 1; cols <= Math.min(nStrips, Math.floor(most / rows)); cols++) {
+      const tiles = Math.ceil((rows * cols) / threads) * Math.ceil(mStrips / rows) * Math.ceil(nStrips / cols);
+      const cost = tiles * MR * NR * k + ((cols * aBytes + rows * bBytes) / threads) * REREAD_MACS;
+      if (cost < bestCost) [best, bestCost] = [[rows, cols], cost];
+    }
+  }
+  return best;
 }
 
 /** `total` units cut into `count` ranges [first, size] as even as whole units allow. */
