@@ -236,6 +236,11 @@ export class Tensor {
     this.grad = null;
   }
 
+  /** @internal true when no other tensor shares this one's memory (no view of it, it no view). */
+  ownsMemory(): boolean {
+    return this.live().refs === 1;
+  }
+
   /** @internal a tensor of another shape over the same memory (reshape). */
   share(shape: readonly number[]): Tensor {
     const s = this.live();
@@ -375,7 +380,11 @@ function runBackward(root: Tensor, seed: Tensor | undefined): void {
         if (g === undefined) continue;
         grads.delete(t);
         if (t.node === null) {
-          accumulateLeaf(t, g);
+          // A gradient this backward made, sharing memory with no other tensor, becomes the
+          // leaf's .grad as it is (no copy of every parameter's gradient each step). Other
+          // entries may still hold it: they only read it, and kept it is not freed.
+          if (t.grad === null && g.scope === made && g.ownsMemory()) t.grad = keep(g);
+          else accumulateLeaf(t, g);
           release(g);
           continue;
         }

@@ -203,6 +203,32 @@ describe('autograd', () => {
     seed.dispose();
   });
 
+  it('a leaf takes the gradient backward made as its .grad, never one that is shared', () => {
+    // add() passes its gradient through to both inputs: one tensor for two leaves.
+    const p = tensor([1, 2]).setRequiresGrad();
+    const q = tensor([3, 4]).setRequiresGrad();
+    scope(() => p.add(q).mul(tensor([2, 5])).sum().backward());
+    expect(p.grad).not.toBe(q.grad);
+    scope(() => p.mul(10).sum().backward()); // accumulates into p.grad in place
+    expect(Array.from(p.grad!.data())).toEqual([12, 15]);
+    expect(Array.from(q.grad!.data())).toEqual([2, 5]);
+    // A gradient that is a view of another (reshape's backward) is copied; the leaf's grad outlives the scope.
+    const w = tensor([1, 2, 3, 4], [2, 2]).setRequiresGrad();
+    const v = tensor([1, 2, 3, 4]).setRequiresGrad();
+    scope(() => w.reshape([4]).add(v).mul(tensor([1, 2, 3, 4])).sum().backward());
+    scope(() => w.sum().backward());
+    expect(Array.from(w.grad!.data())).toEqual([2, 3, 4, 5]);
+    expect(Array.from(v.grad!.data())).toEqual([1, 2, 3, 4]);
+    // A matmul's weight gradient is adopted: it lives on after backward, alone.
+    const x = tensor([[1, 2]]);
+    const m = tensor([[1], [1]]).setRequiresGrad();
+    scope(() => matmul(x, m).sum().backward());
+    expect(Array.from(m.grad!.data())).toEqual([1, 2]);
+    expect(m.grad!.scope).toBeNull();
+    for (const t of [p, q, w, v, x, m]) t.dispose();
+    expect(m.grad).toBeNull();
+  });
+
   it('a tensor used twice gets both gradient contributions', () => {
     const x = tensor([3]).setRequiresGrad();
     scope(() => x.mul(x).add(x).sum().backward()); // d(x² + x)/dx = 2x + 1
