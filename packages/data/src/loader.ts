@@ -1,7 +1,7 @@
 // Mini-batches over a Dataset: reshuffled every epoch (see: LeCun et al., "Efficient
 // BackProp" 1998, §4.1: shuffle so that successive examples rarely come from the same class),
 // shuffled once for the whole run, or in the data set's order.
-import { ArgumentError, Rng, Tensor, scope, tensor } from '@minibatch/core';
+import { ArgumentError, Rng, Tensor, empty, scope } from '@minibatch/core';
 import { sampleSize, type Dataset } from './dataset.js';
 
 /** What a batch transform (augmentation) gets besides the batch tensor. */
@@ -67,22 +67,24 @@ function mixSeed(...parts: number[]): number {
  */
 export class Batch {
   readonly size: number;
-  /** The shape of x: [size, …sample shape]. */
+  /** The shape of x: [size, …shape]. */
   readonly shape: readonly number[];
   readonly y: Int32Array;
   /** The data set rows in this batch. */
   readonly indices: Int32Array;
-  /** The values of x before the transform, flat. */
-  readonly data: Float32Array;
   readonly epoch: number;
   readonly index: number;
+  private readonly samples: Float32Array;
+  private readonly rowSize: number;
   private readonly hook: BatchTransform | undefined;
   private readonly seed: number;
   private made: { x: Tensor; targets: Tensor | null } | null = null;
+  private values: Float32Array | null = null;
 
-  /** @internal DataLoader creates batches. */
-  constructor(data: Float32Array, shape: readonly number[], y: Int32Array, indices: Int32Array, epoch: number, index: number, seed: number, hook?: BatchTransform) {
-    this.data = data;
+  /** @internal DataLoader creates batches: rows `indices` of `samples` (flat, `shape` per row after the first dimension). */
+  constructor(samples: Float32Array, shape: readonly number[], y: Int32Array, indices: Int32Array, epoch: number, index: number, seed: number, hook?: BatchTransform) {
+    this.samples = samples;
+    this.rowSize = sampleSize(shape.slice(1));
     this.shape = Object.freeze(shape.slice());
     this.size = shape[0];
     this.y = y;
@@ -91,6 +93,12 @@ export class Batch {
     this.index = index;
     this.seed = seed;
     this.hook = hook;
+  }
+
+  /** The values of x before the transform, flat (gathered from the data set on first read). */
+  get data(): Float32Array {
+    if (this.values === null) this.values = this.gather(new Float32Array(this.size * this.rowSize));
+    return this.values;
   }
 
   /** The samples as a tensor [size, …shape] (transformed on training loaders). */
@@ -116,15 +124,32 @@ export class Batch {
     if (this.made !== null && !this.made.x.disposed && (this.made.targets === null || !this.made.targets.disposed)) return this.made;
     const hook = this.hook;
     if (hook === undefined) {
-      this.made = { x: tensor(this.data, this.shape), targets: null };
+      this.made = { x: this.rows(), targets: null };
       return this.made;
     }
     const context: BatchContext = { rng: new Rng(this.seed), epoch: this.epoch, index: this.index, y: this.y, indices: this.indices };
-    const out = scope(() => hook(tensor(this.data, this.shape), context));
+    const out = scope(() => hook(this.rows(), context));
     this.made = out instanceof Tensor ? { x: out, targets: null } : { x: out.x, targets: out.targets ?? null };
     if (!(this.made.x instanceof Tensor)) throw new ArgumentError('DataLoader transform: must return a Tensor or { x: Tensor, targets?: Tensor }');
     return this.made;
   }
+
+  /** The batch's rows as a tensor, gathered straight into engine memory (no host copy on the way). */
+  private rows(): Tensor {
+    const x = empty(this.shape);
+    this.gather(x.view());
+    return x;
+  }
+
+  private gather(out: Float32Array): Float32Array {
+    const size = this.rowSize;
+    for (let i = 0; i < this.size; i++) {
+      const j = this.indices[i];
+      out.set(this.samples.subarray(j * size, (j + 1) * size), i * size);
+    }
+    return out;
+  }
+
 }
 
 /** The shuffle option as a ShuffleMode (true is 'epoch'); anything else is refused, naming the value. */
@@ -224,7 +249,6 @@ export class DataLoader implements Iterable<Batch> {
   *batches(epoch: number, from = 0): IterableIterator<Batch> {
     if (!Number.isInteger(from) || from < 0 || from > this.length) throw new ArgumentError(`DataLoader: from must be an integer in 0…${this.length}, got ${from}`);
     const { dataset, batchSize } = this;
-    const size = sampleSize(dataset.shape);
     const order = this.order(epoch);
     let previous: Batch | null = null;
     try {
@@ -232,14 +256,9 @@ export class DataLoader implements Iterable<Batch> {
         previous?.dispose();
         const start = b * batchSize;
         const indices = order.subarray(start, Math.min(start + batchSize, order.length)).slice();
-        const data = new Float32Array(indices.length * size);
         const y = new Int32Array(indices.length);
-        for (let i = 0; i < indices.length; i++) {
-          const j = indices[i];
-          data.set(dataset.x.subarray(j * size, (j + 1) * size), i * size);
-          y[i] = dataset.y[j];
-        }
-        previous = new Batch(data, [indices.length, ...dataset.shape], y, indices, epoch, b, mixSeed(this.seed, epoch, b, 0x61756720), this.transform);
+        for (let i = 0; i < indices.length; i++) y[i] = dataset.y[indices[i]];
+        previous = new Batch(dataset.x, [indices.length, ...dataset.shape], y, indices, epoch, b, mixSeed(this.seed, epoch, b, 0x61756720), this.transform);
         yield previous;
       }
     } finally {

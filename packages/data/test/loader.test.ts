@@ -56,9 +56,10 @@ describe('DataLoader', () => {
         expect(x.shape).toEqual([batch.size, 2, 3]);
         const values = x.data();
         batch.indices.forEach((j, r) => {
-          expect(values[r * 6 + 4]).toBe(j * 100 + 4);
+          for (let k = 0; k < 6; k++) expect(values[r * 6 + k]).toBe(j * 100 + k);
           expect(batch.y[r]).toBe(j % 3);
         });
+        expect(batch.data).toEqual(values); // the host copy of x: the same rows
         seen.push(...batch.indices);
       }
       expect(seen).toHaveLength(103);
