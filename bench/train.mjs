@@ -20,15 +20,19 @@
 // Cases: softmax cross-entropy, Adam (lr 1e-3, β 0.9/0.999, ε 1e-8), batch 64, reshuffled
 // every epoch, each library's default initializers; no metric is computed during training,
 // only the loss is read back after every step (as each training loop does anyway).
-//   mlp  flatten → dense 256 relu → dense 128 relu → dense 10; 3 epochs = 375 steps
+//   mlp  flatten → dense 256 relu → dense 128 relu → dense 10; 10 epochs = 1,250 steps
 //   cnn  conv 5×5×8 'same' relu → maxpool 2 → conv 5×5×16 'same' relu → maxpool 2 →
-//        flatten → dense 10; 2 epochs = 250 steps
+//        flatten → dense 10; 5 epochs = 625 steps
+// Long enough that the first second is a small part of a cell: V8 compiles the optimized
+// code of the kernels and of the training loop in its own threads, on the same 2 cores as
+// the workers, and until it is done a 2-thread run is up to 2× slower (its worker sits out
+// 20–40% of the calls). The MLP's 3 epochs (375 steps, under a second) were mostly that.
 //
 // Runs: a run is a window of 25 consecutive training steps, timed from the end of the step
 // before it to the end of its last step (the loss read-back and, across an epoch boundary,
 // the reshuffle included). The first 5 steps (fewer once 10 s have passed) are a warm-up and
 // are not timed. samples/s = the median window's samples / seconds, min and max the slowest
-// and fastest windows: 14 windows for the MLP, 9 for the CNN (the steps after the last whole
+// and fastest windows: 49 windows for the MLP, 24 for the CNN (the steps after the last whole
 // window train but are not timed). Test accuracy is a fraction of the 2,000 test digits,
 // measured after the whole training, outside the timing.
 // Budget (120 s a cell, 15 s with --quick): a system trains to the end when its pace says it
@@ -44,8 +48,8 @@ import { fileURLToPath } from 'node:url';
 import { listFlag, threadsFlag } from './timing.mjs';
 
 const CASES = {
-  mlp: { title: 'MLP 784-256-128-10', epochs: 3 },
-  cnn: { title: 'CNN conv5×5×8 → pool → conv5×5×16 → pool → dense 10', epochs: 2 },
+  mlp: { title: 'MLP 784-256-128-10', epochs: 10 },
+  cnn: { title: 'CNN conv5×5×8 → pool → conv5×5×16 → pool → dense 10', epochs: 5 },
 };
 const BATCH = 64;
 const LR = 1e-3;
