@@ -186,9 +186,14 @@ export class Optimizer<O extends object = Record<string, never>> {
         for (const g of this.#groups) {
           if (g.frozen || g.params.length === 0) continue;
           const grads = g.params.map((p) => p.grad ?? zeros(p.shape));
-          const [updates, state] = g.transform.update(grads, g.state!, g.params);
-          g.state = state;
-          applyUpdates(g.params, updates);
+          const t = g.transform;
+          if (t.updateAndApply !== undefined) {
+            g.state = t.updateAndApply(grads, g.state!, g.params);
+          } else {
+            const [updates, state] = t.update(grads, g.state!, g.params);
+            g.state = state;
+            applyUpdates(g.params, updates);
+          }
         }
       }),
     );

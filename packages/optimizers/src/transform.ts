@@ -21,6 +21,12 @@ export interface GradientTransformation<S extends TransformState = TransformStat
   readonly name: string;
   init(params: readonly Tensor[]): S;
   update(updates: readonly Tensor[], state: S, params?: readonly Tensor[]): [Tensor[], S];
+  /**
+   * Optional: update(), then applyUpdates(params, …), in fewer passes over memory — a link
+   * that only scales (the learning rate) adds its scaled updates to the parameters in the same
+   * pass. The parameters end with exactly the values of the two calls; returns the next state.
+   */
+  updateAndApply?(updates: readonly Tensor[], state: S, params: readonly Tensor[]): S;
 }
 
 /** The state type of a transform. */
@@ -47,23 +53,36 @@ export function chain<const T extends readonly GradientTransformation<any>[]>(
       throw new ArgumentError(`chain: argument ${i} is not a gradient transform (an object with init and update), got ${String(t)}`);
     }
   }
+  const last = transforms[transforms.length - 1];
+  /** Runs the links before `end` on the updates; checks the state first. */
+  const links = (updates: readonly Tensor[], state: S, params: readonly Tensor[] | undefined, end: number): [Tensor[], TransformState[]] => {
+    const states = state as unknown as TransformState[];
+    if (!Array.isArray(states) || states.length !== transforms.length) {
+      throw new ArgumentError(`chain: expected a state of ${transforms.length} links (from this chain's init), got ${Array.isArray(states) ? states.length : typeof states}`);
+    }
+    const next: TransformState[] = [];
+    let u: Tensor[] = updates.slice();
+    for (let i = 0; i < end; i++) {
+      const [out, s] = transforms[i].update(u, states[i], params);
+      u = out;
+      next.push(s);
+    }
+    return [u, next];
+  };
   return {
     name: `chain(${transforms.map((t) => t.name).join(', ')})`,
     init: (params) => transforms.map((t) => t.init(params)) as unknown as S,
     update(updates, state, params) {
-      const states = state as unknown as TransformState[];
-      if (!Array.isArray(states) || states.length !== transforms.length) {
-        throw new ArgumentError(`chain: expected a state of ${transforms.length} links (from this chain's init), got ${Array.isArray(states) ? states.length : typeof states}`);
-      }
-      const next: TransformState[] = [];
-      let u: Tensor[] = updates.slice();
-      transforms.forEach((t, i) => {
-        const [out, s] = t.update(u, states[i], params);
-        u = out;
-        next.push(s);
-      });
+      const [u, next] = links(updates, state, params, transforms.length);
       return [u, next as unknown as S];
     },
+    ...(last?.updateAndApply === undefined ? {} : {
+      updateAndApply(updates: readonly Tensor[], state: S, params: readonly Tensor[]): S {
+        const [u, next] = links(updates, state, params, transforms.length - 1);
+        next.push(last.updateAndApply!(u, (state as unknown as TransformState[])[transforms.length - 1], params));
+        return next as unknown as S;
+      },
+    }),
   };
 }
 
@@ -72,13 +91,16 @@ export function identity(): GradientTransformation<EmptyState> {
   return { name: 'identity', init: () => EMPTY, update: (updates, state) => [updates.slice(), state] };
 }
 
-/** params[i] += updates[i], in place: the last act of a step. */
-export function applyUpdates(params: readonly Tensor[], updates: readonly Tensor[]): void {
+/**
+ * params[i] += scale · updates[i], in place: the last act of a step. (The product is rounded
+ * to float32 before the sum, as mul(updates, scale) would round it.)
+ */
+export function applyUpdates(params: readonly Tensor[], updates: readonly Tensor[], scale = 1): void {
   checkSameStructure('applyUpdates', params, updates);
   if (params.length === 0) return;
   inRanges(params[0].engine, 'axpby', params.map((p, i) => ({
     size: p.size,
-    args: (start: number, count: number) => [count, 1, updates[i].ptr + 4 * start, 1, p.ptr + 4 * start, p.ptr + 4 * start],
+    args: (start: number, count: number) => [count, scale, updates[i].ptr + 4 * start, 1, p.ptr + 4 * start, p.ptr + 4 * start],
   })));
 }
 

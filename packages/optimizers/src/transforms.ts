@@ -4,7 +4,7 @@
 // (core's inRanges), so a step wakes the worker threads once per link, not once per tensor.
 import { ArgumentError, Tensor, Unary, empty, full, inRanges, keep, zeros, type KernelName } from '@minibatch/core';
 import { type Schedule, type ScheduleLike, toSchedule } from './schedules.js';
-import { EMPTY, type EmptyState, type GradientTransformation, checkSameStructure } from './transform.js';
+import { EMPTY, type EmptyState, type GradientTransformation, applyUpdates, checkSameStructure } from './transform.js';
 import * as v from './validate.js';
 
 const zerosLike = (params: readonly Tensor[]): Tensor[] => params.map((p) => keep(zeros(p.shape)));
@@ -188,22 +188,41 @@ function scaled(updates: readonly Tensor[], factor: number): Tensor[] {
 /** updates · factor. */
 export function scale(factor: number): GradientTransformation<EmptyState> {
   if (!Number.isFinite(factor)) throw new v.HyperParameterError('scale', 'factor', factor, 'a finite number');
-  return { name: 'scale', init: () => EMPTY, update: (updates, state) => [scaled(updates, factor), state] };
+  return {
+    name: 'scale',
+    init: () => EMPTY,
+    update: (updates, state) => [scaled(updates, factor), state],
+    updateAndApply(updates, state, params) {
+      applyUpdates(params, updates, factor);
+      return state;
+    },
+  };
 }
 
 export type CountState = { count: number };
 
 function scheduled(owner: string, schedule: Schedule, sign: number): GradientTransformation<CountState> {
+  /** The factor of this step, and the next state. */
+  const factor = (state: CountState): [number, CountState] => {
+    const next = nextCount(owner, state.count);
+    const value = schedule(state.count);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new v.HyperParameterError(owner, `learning rate at step ${state.count}`, value, 'a finite number ≥ 0 from the schedule');
+    }
+    return [sign * value, { count: next }];
+  };
   return {
     name: owner,
     init: () => ({ count: 0 }),
     update(updates, state) {
-      const next = nextCount(owner, state.count);
-      const value = schedule(state.count);
-      if (!Number.isFinite(value) || value < 0) {
-        throw new v.HyperParameterError(owner, `learning rate at step ${state.count}`, value, 'a finite number ≥ 0 from the schedule');
-      }
-      return [scaled(updates, sign * value), { count: next }];
+      const [f, next] = factor(state);
+      return [scaled(updates, f), next];
+    },
+    // The descent step's last pass: params += f · updates, without the scaled copy.
+    updateAndApply(updates, state, params) {
+      const [f, next] = factor(state);
+      applyUpdates(params, updates, f);
+      return next;
     },
   };
 }

@@ -5,7 +5,7 @@ import { Tensor, tensor } from '@minibatch/core';
 import { describe, expect, it } from 'vitest';
 import {
   Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD, addDecayedWeights, applyUpdates, chain, clipByGlobalNorm, clipByValue,
-  scaleByAdam, scaleByLearningRate, stepDecay,
+  scale, scaleByAdam, scaleByLearningRate, stepDecay,
 } from '../src/index.js';
 import { expectClose, maxAbsDiff, param, quadGrad, quadratic, train, type Steppable } from './helpers.js';
 
@@ -188,6 +188,36 @@ describe('transforms', () => {
     applyUpdates([x], updates);
     expectClose(x.data(), [1 - 0.15, 2], 1e-6);
     for (const t of [x, g, ...updates, ...state[0].mu, ...state[0].nu]) t.dispose();
+  });
+
+  it('updateAndApply (a last link that only scales adds straight into the parameters) ends bit for bit where update() + applyUpdates() do', () => {
+    // 1,037 elements per tensor (SIMD body and scalar tail), values far apart in magnitude.
+    const values = (seed: number, n = 1037) => Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 10 ** ((i % 7) - 3));
+    const txs = [
+      chain(scaleByAdam(), scaleByLearningRate(0.01)),
+      chain(addDecayedWeights(0.1), scaleByAdam({ biasCorrection: false }), scaleByLearningRate(stepDecay({ initial: 0.3, stepSize: 2, gamma: 0.5 }))),
+      chain(clipByValue(0.5), scale(-0.37)),
+      scaleByLearningRate(1e-3),
+    ];
+    for (const [k, tx] of txs.entries()) {
+      expect(tx.updateAndApply, `transform ${k}`).toBeTypeOf('function');
+      const fused = [param(values(k)), param(values(k + 1).slice(0, 9))];
+      const plain = fused.map((p) => param(Array.from(p.data())));
+      let [sf, sp] = [tx.init(fused), tx.init(plain)];
+      for (let step = 0; step < 4; step++) {
+        const grads = [tensor(values(step + 10)), tensor(values(step + 20, 9))];
+        sf = tx.updateAndApply!(grads, sf, fused);
+        const [updates, next] = tx.update(grads, sp, plain);
+        sp = next;
+        applyUpdates(plain, updates);
+        fused.forEach((p, i) => expect(new Uint32Array(p.data().buffer), `transform ${k}, step ${step}, tensor ${i}`).toEqual(new Uint32Array(plain[i].data().buffer)));
+        for (const t of [...grads, ...updates]) t.dispose();
+      }
+      expect(JSON.stringify(sf, (key, v) => (v instanceof Tensor ? Array.from(v.data()) : v))).toBe(JSON.stringify(sp, (key, v) => (v instanceof Tensor ? Array.from(v.data()) : v)));
+      for (const t of [...fused, ...plain]) t.dispose();
+    }
+    // A chain whose last link does not only scale has no fused path: Optimizer.step uses update() + applyUpdates().
+    expect(chain(scaleByLearningRate(0.1), scaleByAdam()).updateAndApply).toBeUndefined();
   });
 
   it('clipByGlobalNorm scales all updates by maxNorm/‖g‖ only when above the limit', () => {
