@@ -67,7 +67,7 @@ function mixSeed(...parts: number[]): number {
  */
 export class Batch {
   readonly size: number;
-  /** The shape of x: [size, …shape]. */
+  /** The shape of x: [size, …sample shape]. */
   readonly shape: readonly number[];
   readonly y: Int32Array;
   /** The data set rows in this batch. */
@@ -149,7 +149,6 @@ export class Batch {
     }
     return out;
   }
-
 }
 
 /** The shuffle option as a ShuffleMode (true is 'epoch'); anything else is refused, naming the value. */
