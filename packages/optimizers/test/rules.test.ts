@@ -5,7 +5,7 @@ import { Tensor, tensor } from '@minibatch/core';
 import { describe, expect, it } from 'vitest';
 import {
   Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD, addDecayedWeights, applyUpdates, chain, clipByGlobalNorm, clipByValue,
-  scale, scaleByAdam, scaleByLearningRate, stepDecay,
+  scale, scaleByAdam, scaleByLearningRate, stepDecay, type GradientTransformation,
 } from '../src/index.js';
 import { expectClose, maxAbsDiff, param, quadGrad, quadratic, train, type Steppable } from './helpers.js';
 
@@ -193,7 +193,7 @@ describe('transforms', () => {
   it('updateAndApply (a last link that only scales adds straight into the parameters) ends bit for bit where update() + applyUpdates() do', () => {
     // 1,037 elements per tensor (SIMD body and scalar tail), values far apart in magnitude.
     const values = (seed: number, n = 1037) => Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 10 ** ((i % 7) - 3));
-    const txs = [
+    const txs: GradientTransformation[] = [
       chain(scaleByAdam(), scaleByLearningRate(0.01)),
       chain(addDecayedWeights(0.1), scaleByAdam({ biasCorrection: false }), scaleByLearningRate(stepDecay({ initial: 0.3, stepSize: 2, gamma: 0.5 }))),
       chain(clipByValue(0.5), scale(-0.37)),
