@@ -27,7 +27,7 @@ const BLOCK_MACS = 1 << 19;
 const BLOCKS_PER_THREAD = 4;
 /** Multiply-adds that re-reading a byte of packed operand costs, about (fitted to 1 × 2 … 1 × 16 grids). */
 const REREAD_MACS = 1 / 8;
-/** How much more a grid of more blocks may cost (see tileGrid): 1x8 instead of 1x2 measured 4% slower with no thread late. */
+/** How much more a grid of more blocks may cost (tileGrid): 1 × 8 for 1 × 2 measured 4% slower with no thread late. */
 const LATE_SLACK = 0.05;
 
 /**
@@ -116,30 +116,25 @@ function sharedGemm(e: Engine, aPtr: number, lda: number, transA: boolean, aByte
 }
 
 /**
- * How sharedGemm cuts C's tiles into blocks (row blocks × column blocks, at most `most`).
- * A grid's cost: blocks are claimed in turn, so the slowest thread computes ⌈blocks /
- * threads⌉ of the largest; and each column block re-reads all of packed op(A), each row
- * block all of op(B), a byte of which costs about REREAD_MACS multiply-adds. Of the grids
- * within LATE_SLACK of the least cost, the one with the most blocks: a thread that starts
- * late (descheduled — on 2 threads, in 7% of the MLP's products cut in 2 the caller ran
- * both blocks) then leaves the others less to do alone.
- * (The grid that was square in bytes had 3 or 9 blocks for the MLP's products: on 2
- * threads one computed 5 of 9 while the other waited, 10–28% slower than a balanced grid.)
+ * sharedGemm's grid of tile blocks (rows × cols, at most `most`). Blocks are claimed in turn,
+ * so the slowest thread computes ⌈blocks / threads⌉ of the largest; each column block re-reads
+ * packed op(A), each row block op(B) (REREAD_MACS a byte). Of the grids within LATE_SLACK of
+ * the cheapest, the one with the most blocks: a thread that starts late (descheduled) leaves
+ * the others less. (The grid square in bytes had 3 or 9 blocks for the MLP's products, and
+ * one thread of 2 computed 5 of 9 while the other waited.)
  */
 export function tileGrid(mStrips: number, nStrips: number, k: number, aBytes: number, bBytes: number,
   threads: number, most: number): [number, number] {
-  const grids: { rows: number; cols: number; cost: number }[] = [];
+  const grids: [rows: number, cols: number, cost: number][] = [];
   for (let rows = 1; rows <= Math.min(mStrips, most); rows++) {
     for (let cols = 1; cols <= Math.min(nStrips, Math.floor(most / rows)); cols++) {
       const tiles = Math.ceil((rows * cols) / threads) * Math.ceil(mStrips / rows) * Math.ceil(nStrips / cols);
-      grids.push({ rows, cols, cost: tiles * MR * NR * k + ((cols * aBytes + rows * bBytes) / threads) * REREAD_MACS });
+      grids.push([rows, cols, tiles * MR * NR * k + ((cols * aBytes + rows * bBytes) / threads) * REREAD_MACS]);
     }
   }
-  const bound = Math.min(...grids.map((g) => g.cost)) * (1 + LATE_SLACK);
-  const near = grids.filter((g) => g.cost <= bound);
-  const blocks = (g: { rows: number; cols: number }) => g.rows * g.cols;
-  const best = near.reduce((b, g) => (blocks(g) > blocks(b) || (blocks(g) === blocks(b) && g.cost < b.cost) ? g : b));
-  return [best.rows, best.cols];
+  const bound = Math.min(...grids.map((g) => g[2])) * (1 + LATE_SLACK);
+  const [rows, cols] = grids.filter((g) => g[2] <= bound).sort((x, y) => y[0] * y[1] - x[0] * x[1] || x[2] - y[2])[0];
+  return [rows, cols];
 }
 
 /** `total` units cut into `count` ranges [first, size] as even as whole units allow. */
