@@ -11,6 +11,17 @@
 //   node bench/train.mjs --json           one JSON object per line per figure (see DESIGN.md)
 //   node bench/train.mjs --case cnn --system tfjs-cpu,torch-1t    re-run some cells
 //   node bench/train.mjs --quick          a 15 s budget per cell instead of 120 s
+//   node bench/train.mjs --rounds 5       every cell 5 times, the systems taking turns
+//
+// Rounds: this machine's cores are shared with other virtual machines, and a core's speed on
+// SIMD work moves by 1.5× from one second to the next and by 2× within minutes (a scalar
+// loop's by 3%), so a ratio of two cells run a minute apart says as much about the host as
+// about the code (bench/README.md has the figures). With
+// --rounds N every system trains N times, round after round, each round starting one system
+// further on (none always first); a cell's figure is the median of its rounds' medians, and
+// a ratio is the median of the rounds' ratios, each taken within one round, so both systems
+// met the same host. A system that runs out of budget in the first round is not repeated (its
+// first figure stands); one that errs in any round is not repeated and its row is that error.
 //
 // Data: the project's standard split of the `mnist` package (loadMnistSplit: 8,000 train /
 // 2,000 test, seed 0), pixels in [0, 1]. This process exports it once as raw little-endian
@@ -45,7 +56,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listFlag, threadsFlag } from './timing.mjs';
+import { listFlag, summary, threadsFlag } from './timing.mjs';
 
 const CASES = {
   mlp: { title: 'MLP 784-256-128-10', epochs: 10 },
@@ -59,7 +70,7 @@ const QUICK_BUDGET_S = 15;
 
 const argv = process.argv.slice(2);
 
-// Thread counts: 1 and all cores, or --threads-list 1,2,4 (bench/scaling.mjs passes it).
+// Thread counts: 1 and all cores, or --threads-list 1,2,4.
 const THREADS = argv.includes('--threads-list') ? threadsFlag(argv, 'train', availableParallelism()) : [...new Set([1, availableParallelism()])];
 const SYSTEMS = [...THREADS.map((n) => `minibatch-${n}t`), ...THREADS.map((n) => `minibatch-relaxed-${n}t`), 'tfjs-wasm', 'tfjs-cpu',
   ...THREADS.map((n) => `torch-${n}t`)];
@@ -73,6 +84,7 @@ async function main() {
   const cases = listFlag(argv, 'train', 'case', Object.keys(CASES));
   const systems = listFlag(argv, 'train', 'system', SYSTEMS);
   const budgetS = argv.includes('--quick') ? QUICK_BUDGET_S : BUDGET_S;
+  const rounds = roundsFlag(argv);
   const dir = mkdtempSync(join(tmpdir(), 'minibatch-bench-train-'));
   const records = [];
   try {
@@ -80,14 +92,23 @@ async function main() {
     const python = systems.some((s) => s.startsWith('torch')) ? findTorchPython() : null;
     if (!json) {
       console.log(`train: MNIST 8,000 train / 2,000 test, batch ${BATCH}, Adam lr ${LR}; samples/s = median [min–max] ` +
-        `of ${PACE.window}-step windows after a warm-up; budget ${budgetS} s per cell`);
+        `of ${PACE.window}-step windows after a warm-up; budget ${budgetS} s per cell` +
+        (rounds > 1 ? `\n${rounds} rounds: samples/s = the median of a system's rounds' medians, [min–max] = its slowest and fastest round` : ''));
     }
     for (const kase of cases) {
+      const results = new Map(systems.map((system) => [system, []])); // each system's cells, round by round
+      for (let round = 0; round < rounds; round++) {
+        const turn = round % systems.length;
+        for (const system of [...systems.slice(turn), ...systems.slice(0, turn)]) {
+          const done = results.get(system);
+          if (round > 0 && (!done[0].finished || done.some((r) => r.error))) continue;
+          const started = performance.now();
+          results.get(system).push(runCell({ kase, system, dir, budgetS, python }));
+          if (!json) console.error(`  ${kase} ${system}${rounds > 1 ? ` (round ${round + 1})` : ''}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+        }
+      }
       for (const system of systems) {
-        const started = performance.now();
-        const result = runCell({ kase, system, dir, budgetS, python });
-        if (!json) console.error(`  ${kase} ${system}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
-        for (const r of toRecords(kase, system, result, budgetS)) {
+        for (const r of toRecords(kase, system, results.get(system), budgetS)) {
           records.push(r);
           if (json) console.log(JSON.stringify(r));
         }
@@ -152,24 +173,51 @@ function duration(s) {
   return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
-/** The shared-format records of one cell: samples_per_s and test_accuracy, or one error. */
-function toRecords(kase, system, result, budgetS) {
+/** `--rounds N` (a whole number from 1; 1 without the flag). */
+function roundsFlag(argv) {
+  const at = argv.indexOf('--rounds');
+  if (at < 0) return 1;
+  const n = Number(argv[at + 1]);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`train: --rounds takes a whole number of rounds from 1, got '${argv[at + 1] ?? ''}' — e.g. --rounds 5`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/**
+ * The shared-format records of one system's cells (one per round): samples_per_s,
+ * test_accuracy, first_step_s and peak_rss_bytes, or one error. One round: samples/s is the
+ * median window, min and max the slowest and fastest windows. Several: the median of the
+ * rounds' medians, min and max the slowest and fastest round, and `round_values` every
+ * round's median in order, from which ratios within a round are taken.
+ */
+function toRecords(kase, system, results, budgetS) {
   const base = { bench: 'train', case: kase, system };
-  if (result.error) return [{ ...base, metric: 'error', value: null, note: result.error }];
+  const failed = results.findIndex((r) => r.error);
+  if (failed >= 0) return [{ ...base, metric: 'error', value: null, note: `${failed > 0 ? `round ${failed + 1}: ` : ''}${results[failed].error}` }];
+  const [result] = results;
   const s = [...result.rates].sort((a, b) => a - b);
-  const median = s[s.length >> 1];
   const notes = [];
   if (!result.finished) notes.push(`${s.length} windows of ${result.window} step${result.window > 1 ? 's' : ''} within the ${budgetS} s budget`);
   if (result.note) notes.push(result.note);
-  const speed = { ...base, metric: 'samples_per_s', value: sig(median), min: sig(s[0]), max: sig(s.at(-1)), runs: s.length };
+  const roundMedians = results.map((r) => median(r.rates));
+  const speed = results.length === 1
+    ? { ...base, metric: 'samples_per_s', value: sig(s[s.length >> 1]), min: sig(s[0]), max: sig(s.at(-1)), runs: s.length }
+    : { ...base, metric: 'samples_per_s', ...summary(roundMedians, sig), round_values: roundMedians.map(sig) };
   if (notes.length > 0) speed.note = notes.join('; ');
+  const rate = speed.value;
   const epochs = CASES[kase].epochs;
   const accuracy = result.finished
-    ? { ...base, metric: 'test_accuracy', value: Number(result.accuracy.toFixed(4)), runs: 1 }
+    ? { ...base, metric: 'test_accuracy', ...summary(results.filter((r) => r.finished).map((r) => r.accuracy), (x) => Number(x.toFixed(4))) }
     : { ...base, metric: 'test_accuracy', value: null,
-        note: `not trained to the end: ${epochs} epochs would take ${duration((epochs * result.trainCount) / median)} at ${sig(median)} samples/s` };
-  const startup = { ...base, metric: 'first_step_s', value: sig(result.firstStepS), runs: 1, note: 'from spawning the process to its first finished training step' };
-  const memory = { ...base, metric: 'peak_rss_bytes', value: result.rssPeak, runs: 1, ...(result.wasmBytes !== undefined ? { wasm_memory_bytes: result.wasmBytes } : {}) };
+        note: `not trained to the end: ${epochs} epochs would take ${duration((epochs * result.trainCount) / rate)} at ${rate} samples/s` };
+  const startup = { ...base, metric: 'first_step_s', ...summary(results.map((r) => r.firstStepS), sig), note: 'from spawning the process to its first finished training step' };
+  // The largest of the rounds: what a run may need.
+  const memory = { ...base, metric: 'peak_rss_bytes', value: Math.max(...results.map((r) => r.rssPeak)), runs: results.length,
+    ...(result.wasmBytes !== undefined ? { wasm_memory_bytes: Math.max(...results.map((r) => r.wasmBytes)) } : {}) };
   return [speed, accuracy, startup, memory];
 }
 
@@ -203,16 +251,33 @@ function printCase(kase, records) {
       console.log(`  ${system.padEnd(nameWidth)} ${String(get(system, 'first_step_s').value).padStart(6)} s  ${mib(m.value).padStart(8)} RSS${m.wasm_memory_bytes !== undefined ? `  (WebAssembly memory ${mib(m.wasm_memory_bytes)})` : ''}`);
     }
   }
-  // Ratios of our medians to each peer's, from the records.
+  // Ratios of our samples/s to each peer's, and to our first system's (the thread scaling),
+  // from the records: of the medians, or with rounds the median of the rounds' ratios.
   const ours = systems.filter((s) => s.startsWith('minibatch') && get(s, 'samples_per_s'));
   const peers = systems.filter((s) => !s.startsWith('minibatch') && get(s, 'samples_per_s'));
-  if (ours.length > 0 && peers.length > 0) {
-    console.log(`\nsamples/s ratio (medians)  ${ours.map((s) => s.padStart(Math.max(13, s.length + 1))).join('')}`);
-    for (const p of peers) {
-      const v = get(p, 'samples_per_s').value;
-      console.log(`  ÷ ${p.padEnd(23)} ${ours.map((s) => `${(get(s, 'samples_per_s').value / v).toFixed(2)}×`.padStart(Math.max(13, s.length + 1))).join('')}`);
-    }
+  const divisors = [...ours.slice(0, ours.length > 1 ? 1 : 0), ...peers];
+  if (ours.length > 0 && divisors.length > 0) {
+    const paired = ours.some((s) => get(s, 'samples_per_s').round_values);
+    const width = (s) => Math.max(paired ? 22 : 13, s.length + 1);
+    const cell = (a, b) => {
+      const r = ratioOf(get(a, 'samples_per_s'), get(b, 'samples_per_s'));
+      return (r.runs > 1 ? `${r.value.toFixed(2)}× [${r.min.toFixed(2)}–${r.max.toFixed(2)}]` : `${r.value.toFixed(2)}×`).padStart(width(a));
+    };
+    console.log(`\nsamples/s ratio (${paired ? 'median [min–max] of the rounds\' ratios' : 'medians'})${paired ? '\n' : ''}  ${' '.repeat(paired ? 26 : 0)}${ours.map((s) => s.padStart(width(s))).join('')}`);
+    for (const d of divisors) console.log(`  ÷ ${d.padEnd(23)} ${ours.map((s) => cell(s, d)).join('')}`);
   }
+}
+
+/**
+ * a's samples/s ÷ b's: per round where both ran that round (a round's two cells met the same
+ * host), summarised; else the ratio of the medians.
+ */
+function ratioOf(a, b) {
+  if (a.round_values && b.round_values) {
+    const n = Math.min(a.round_values.length, b.round_values.length);
+    if (n > 1) return summary(a.round_values.slice(0, n).map((v, i) => v / b.round_values[i]), (x) => x);
+  }
+  return { value: a.value / b.value, runs: 1 };
 }
 
 // ------------------------------------------------------------------ the children
