@@ -31,6 +31,23 @@ const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const counts = threadsFlag(argv, 'scaling', availableParallelism());
 const records = [];
+/** Each record's figures turn by turn, for the speed-ups within a turn. */
+const turnsOf = new Map();
+
+/**
+ * The runs take turns: each calls `run.call()` once a turn, on its own engine; after `warmup`
+ * turns every call's rate (`units` per second) goes into run.rates.
+ */
+function takeTurns(runs, warmup, timed, units) {
+  for (let turn = 0; turn < warmup + timed; turn++) {
+    for (const run of runs) {
+      useEngine(run.e);
+      const t0 = performance.now();
+      run.call();
+      if (turn >= warmup) run.rates.push((units * 1000) / (performance.now() - t0));
+    }
+  }
+}
 
 // GEMM 1024³.
 const N = 1024;
@@ -43,18 +60,13 @@ for (const threads of counts) {
   useEngine(e);
   const a = tensor(A, [N, N]);
   const b = tensor(B, [N, N]);
-  engines.push({ threads, e, call: () => matmul(a, b).dispose(), gflops: [] });
+  engines.push({ threads, e, call: () => matmul(a, b).dispose(), rates: [] });
 }
-for (let r = 0; r < 25; r++) {
-  for (const x of engines) {
-    useEngine(x.e);
-    const t0 = performance.now();
-    x.call();
-    if (r >= 5) x.gflops.push((2 * N ** 3) / ((performance.now() - t0) * 1e6));
-  }
-}
+takeTurns(engines, 5, 20, (2 * N ** 3) / 1e9);
 for (const x of engines) {
-  records.push({ bench: 'scaling', case: `gemm-${N}`, system: `minibatch-${x.threads}t`, threads: x.threads, metric: 'gflops', build: x.e.build, ...summary(x.gflops), turns: x.gflops });
+  const record = { bench: 'scaling', case: `gemm-${N}`, system: `minibatch-${x.threads}t`, threads: x.threads, metric: 'gflops', build: x.e.build, ...summary(x.rates) };
+  records.push(record);
+  turnsOf.set(record, x.rates);
   x.e.close();
 }
 
@@ -76,18 +88,16 @@ for (const [kase, spec] of Object.entries(MNIST_MODELS)) {
     const optimizer = new Adam(model.trainableParameters(), { lr: 1e-3 });
     const batches = new DataLoader(trainData, { batchSize: 64, seed: 1 }).stream();
     const loss = losses.softmaxCrossEntropy();
-    runs.push({ threads, e, model, optimizer, step: () => trainStep(model, batches.next().value, { loss, optimizer }), rates: [] });
+    const call = () => {
+      for (let i = 0; i < STEPS; i++) trainStep(model, batches.next().value, { loss, optimizer });
+    };
+    runs.push({ threads, e, model, optimizer, call, rates: [] });
   }
-  for (let turn = 0; turn < WARMUP_TURNS + TIMED_TURNS; turn++) {
-    for (const run of runs) {
-      useEngine(run.e);
-      const t0 = performance.now();
-      for (let i = 0; i < STEPS; i++) run.step();
-      if (turn >= WARMUP_TURNS) run.rates.push((STEPS * 64 * 1000) / (performance.now() - t0));
-    }
-  }
+  takeTurns(runs, WARMUP_TURNS, TIMED_TURNS, STEPS * 64);
   for (const run of runs) {
-    records.push({ bench: 'scaling', case: kase, system: `minibatch-${run.threads}t`, threads: run.threads, metric: 'samples_per_s', build: run.e.build, ...summary(run.rates), turns: run.rates });
+    const record = { bench: 'scaling', case: kase, system: `minibatch-${run.threads}t`, threads: run.threads, metric: 'samples_per_s', build: run.e.build, ...summary(run.rates) };
+    records.push(record);
+    turnsOf.set(record, run.rates);
     run.optimizer.dispose();
     run.model.dispose();
     run.e.close();
@@ -98,12 +108,12 @@ for (const [kase, spec] of Object.entries(MNIST_MODELS)) {
 for (const r of records) {
   const one = records.find((o) => o.case === r.case && o.threads === 1);
   if (one === undefined) continue;
-  const speedup = summary(r.turns.map((v, i) => v / one.turns[i]), (x) => Number(x.toFixed(3)));
+  const ones = turnsOf.get(one);
+  const speedup = summary(turnsOf.get(r).map((v, i) => v / ones[i]), (x) => Number(x.toFixed(3)));
   r.speedup = speedup.value;
   [r.speedup_min, r.speedup_max] = [speedup.min, speedup.max];
   r.efficiency = Number((r.speedup / r.threads).toFixed(3));
 }
-for (const r of records) delete r.turns;
 
 if (json) for (const r of records) console.log(JSON.stringify(r));
 else {

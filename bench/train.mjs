@@ -185,8 +185,6 @@ function roundsFlag(argv) {
   return n;
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
-
 /**
  * The shared-format records of one system's cells (one per round): samples_per_s,
  * test_accuracy, first_step_s and peak_rss_bytes, or one error. One round: samples/s is the
@@ -199,14 +197,13 @@ function toRecords(kase, system, results, budgetS) {
   const failed = results.findIndex((r) => r.error);
   if (failed >= 0) return [{ ...base, metric: 'error', value: null, note: `${failed > 0 ? `round ${failed + 1}: ` : ''}${results[failed].error}` }];
   const [result] = results;
-  const s = [...result.rates].sort((a, b) => a - b);
   const notes = [];
-  if (!result.finished) notes.push(`${s.length} windows of ${result.window} step${result.window > 1 ? 's' : ''} within the ${budgetS} s budget`);
+  if (!result.finished) notes.push(`${result.rates.length} windows of ${result.window} step${result.window > 1 ? 's' : ''} within the ${budgetS} s budget`);
   if (result.note) notes.push(result.note);
-  const roundMedians = results.map((r) => median(r.rates));
+  const roundMedians = results.map((r) => summary(r.rates, sig).value);
   const speed = results.length === 1
-    ? { ...base, metric: 'samples_per_s', value: sig(s[s.length >> 1]), min: sig(s[0]), max: sig(s.at(-1)), runs: s.length }
-    : { ...base, metric: 'samples_per_s', ...summary(roundMedians, sig), round_values: roundMedians.map(sig) };
+    ? { ...base, metric: 'samples_per_s', ...summary(result.rates, sig) }
+    : { ...base, metric: 'samples_per_s', ...summary(roundMedians, sig), round_values: roundMedians };
   if (notes.length > 0) speed.note = notes.join('; ');
   const rate = speed.value;
   const epochs = CASES[kase].epochs;
